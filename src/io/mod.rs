@@ -1,0 +1,3 @@
+//! Reading and writing tensors in exchange formats.
+
+pub mod npy;
