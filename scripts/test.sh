@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs Mesa's software Vulkan adapter (lavapipe) first when it is
+# missing and this shell may install packages, so the GPU tests have an adapter on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing lavapipe (mesa-vulkan-drivers, libvulkan1)..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 vulkan-tools >/dev/null
+  elif command -v sudo >/dev/null; then
+    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 vulkan-tools
+  else
+    echo "warning: lavapipe is not installed and cannot be installed here; GPU tests will be skipped" >&2
+  fi
+fi
+
+# Pin the Vulkan loader to lavapipe when no other adapter is wanted, and keep it to the cores we have.
+if [ -z "${VK_DRIVER_FILES:-}" ] && ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  VK_DRIVER_FILES=$(ls /usr/share/vulkan/icd.d/lvp_icd*.json | head -n 1)
+  export VK_DRIVER_FILES
+fi
+export LP_NUM_THREADS="${LP_NUM_THREADS:-$(nproc)}"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+command -v vulkaninfo >/dev/null && { vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverName" || true; }
+
+cargo test --release "$@"
