@@ -160,6 +160,21 @@ pub enum Error {
         /// The OS's or the parser's message.
         message: String,
     },
+    /// No GPU adapter matched (or none exists).
+    #[error("no GPU adapter found: {0}")]
+    NoAdapter(String),
+    /// A GPU step failed: device request, validation, internal error (the message is wgpu's).
+    #[error("GPU error: {0}")]
+    Gpu(String),
+    /// The GPU ran out of memory for a buffer or a pipeline.
+    #[error("GPU out of memory: {0}")]
+    OutOfMemory(String),
+    /// The device was lost (destroyed, reset, removed).
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
+    /// A wait on the GPU took longer than the context's timeout.
+    #[error("GPU timeout: {0}")]
+    Timeout(String),
     /// A size whose computation overflows.
     #[error("{0} overflows: the tensor is too large")]
     SizeOverflow(&'static str),

@@ -1,13 +1,19 @@
 //! `Conv2d`: a Keras Conv2D layer: config, weights (HWIO kernel, bias, LoRA) and its forward pass.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 
 use crate::activation::Activation;
 use crate::config::{Conv2dConfig, DataFormat};
 use crate::cpu::reference;
+use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::format::py_shape;
 use crate::geometry::{four_d, Conv2dGeometry};
+use crate::gpu::conv::{self as gpu_conv, GpuWeights};
+use crate::gpu::GpuContext;
 use crate::init::Initializer;
 use crate::tensor::Tensor;
 
@@ -24,9 +30,40 @@ struct Lora {
     b: Vec<f32>,
 }
 
+static NEXT_WEIGHTS_VERSION: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh version number: GPU copies of weights with an older one are stale.
+fn next_version() -> u64 {
+    NEXT_WEIGHTS_VERSION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The layer's weights on the last device it ran on; re-uploaded when the device or the weights change.
+#[derive(Default)]
+struct GpuWeightCache(Mutex<Option<Arc<GpuWeights>>>);
+
+impl Clone for GpuWeightCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for GpuWeightCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for GpuWeightCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GpuWeightCache")
+    }
+}
+
 /// The variables a built layer holds.
 #[derive(Debug, Clone, PartialEq)]
 struct Weights {
+    /// Changes whenever any variable changes.
+    version: u64,
     input_channels: usize,
     kernel: Vec<f32>,
     bias: Option<Vec<f32>>,
@@ -48,6 +85,7 @@ struct Weights {
 pub struct Conv2d {
     config: Conv2dConfig,
     weights: Option<Weights>,
+    gpu_weights: GpuWeightCache,
 }
 
 impl Conv2d {
@@ -57,7 +95,11 @@ impl Conv2d {
     /// The config's own invariants ([`Conv2dConfig::validate`]).
     pub fn new(config: Conv2dConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Self { config, weights: None })
+        Ok(Self {
+            config,
+            weights: None,
+            gpu_weights: GpuWeightCache::default(),
+        })
     }
 
     /// A layer from `layer.get_config()` JSON (see [`Conv2dConfig::from_keras_json`]).
@@ -135,6 +177,7 @@ impl Conv2d {
             None
         };
         self.weights = Some(Weights {
+            version: next_version(),
             input_channels: geometry.in_c,
             kernel,
             bias,
@@ -299,6 +342,7 @@ impl Conv2d {
             b: it.next().expect("counted above"),
         });
         self.weights = Some(Weights {
+            version: next_version(),
             input_channels,
             kernel,
             bias,
@@ -398,6 +442,44 @@ impl Conv2d {
         Tensor::new(shape, values.into_iter().map(|v| v as f32).collect())
     }
 
+    /// `activation(conv(x, kernel) + bias)` on `device`: the CPU reference path or a GPU.
+    /// On a GPU the weights are uploaded once per device and re-uploaded only when they change.
+    ///
+    /// # Errors
+    /// As [`Conv2d::forward`], plus the GPU's errors ([`Error::Gpu`], [`Error::DeviceLost`],
+    /// [`Error::Timeout`], [`Error::OutOfMemory`], [`Error::Unsupported`] for a limit it cannot split).
+    pub fn forward_on(&self, device: &Device, input: &Tensor) -> Result<Tensor> {
+        let Device::Gpu(ctx) = device else {
+            return self.forward(input);
+        };
+        let out_shape = self.compute_output_shape(input.shape())?;
+        let geometry = self.geometry(input.shape())?;
+        let weights = self.gpu_weights(ctx)?;
+        let (values, shape) = gpu_conv::run(ctx, &geometry, self.config.activation, input.data(), &weights)?;
+        debug_assert_eq!(shape, out_shape);
+        Tensor::new(shape, values)
+    }
+
+    /// The weights resident on `ctx`, uploading them when missing or stale.
+    fn gpu_weights(&self, ctx: &Arc<GpuContext>) -> Result<Arc<GpuWeights>> {
+        let version = self.built("forward_on")?.version;
+        let mut cache = self
+            .gpu_weights
+            .0
+            .lock()
+            .map_err(|_| Error::Gpu("weight cache poisoned".into()))?;
+        if let Some(w) = cache
+            .as_ref()
+            .filter(|w| w.context_id == ctx.id && w.version == version)
+        {
+            return Ok(w.clone());
+        }
+        let kernel = self.kernel()?;
+        let uploaded = Arc::new(GpuWeights::upload(ctx, version, kernel.data(), self.bias()?)?);
+        *cache = Some(uploaded.clone());
+        Ok(uploaded)
+    }
+
     /// Keras's `convolution_op(inputs, kernel)`: the convolution alone, no bias, no activation,
     /// with any HWIO `kernel` of this layer's kernel size, `(kh, kw, Cin/groups, F')` with F'
     /// divisible by `groups`.
@@ -486,6 +568,7 @@ impl Conv2d {
             self.config.bias_constraint.clone(),
         );
         let w = self.weights.as_mut().expect("checked built");
+        w.version = next_version();
         if let Some(c) = kc {
             w.kernel = c.apply(&w.kernel, &shape)?;
         }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: fixture paths and an independent f64 oracle.
 #![allow(dead_code)]
 
+pub mod gpu;
 pub mod oracle;
 
 use std::path::PathBuf;

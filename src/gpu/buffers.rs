@@ -1,0 +1,131 @@
+//! Buffers: uploads and readbacks inside error scopes, with bounded waits.
+
+use std::sync::mpsc;
+
+use wgpu::util::DeviceExt;
+
+use crate::error::{Error, Result};
+use crate::gpu::context::GpuContext;
+
+/// Runs `f` inside validation and out-of-memory error scopes and turns what they caught into errors.
+pub(crate) fn scoped<T>(ctx: &GpuContext, f: impl FnOnce() -> T) -> Result<T> {
+    ctx.check_alive()?;
+    let oom = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let validation = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let value = f();
+    let validation = pollster::block_on(validation.pop());
+    let oom = pollster::block_on(oom.pop());
+    if let Some(e) = oom {
+        return Err(Error::OutOfMemory(e.to_string()));
+    }
+    if let Some(e) = validation {
+        return Err(if ctx.is_lost() {
+            Error::DeviceLost(e.to_string())
+        } else {
+            Error::Gpu(e.to_string())
+        });
+    }
+    ctx.check_alive()?;
+    Ok(value)
+}
+
+/// A storage buffer holding `data`.
+pub(crate) fn upload(ctx: &GpuContext, label: &str, data: &[f32], extra: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+    scoped(ctx, || {
+        ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::cast_slice(data),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | extra,
+        })
+    })
+}
+
+/// A uniform buffer holding `value`.
+pub(crate) fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T) -> Result<wgpu::Buffer> {
+    scoped(ctx, || {
+        ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(value),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+    })
+}
+
+/// An output storage buffer of `len` floats, NaN-filled when the context asks for it.
+pub(crate) fn output(ctx: &GpuContext, label: &str, len: usize) -> Result<wgpu::Buffer> {
+    let nan = ctx.nan_fill_outputs.load(std::sync::atomic::Ordering::Relaxed);
+    if nan {
+        return upload(ctx, label, &vec![f32::NAN; len], wgpu::BufferUsages::COPY_SRC);
+    }
+    scoped(ctx, || {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (len * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    })
+}
+
+/// Submits `encoder` after copying `len` floats of `source` into a staging buffer, waits (bounded
+/// by the context's timeout) and returns them.
+pub(crate) fn submit_and_read(
+    ctx: &GpuContext,
+    mut encoder: wgpu::CommandEncoder,
+    source: &wgpu::Buffer,
+    len: usize,
+) -> Result<Vec<f32>> {
+    let size = (len * 4) as u64;
+    let staging = scoped(ctx, || {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgpu-conv2d readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    })?;
+    let (sender, receiver) = mpsc::channel();
+    let submission = scoped(ctx, || {
+        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
+        let index = ctx.queue.submit([encoder.finish()]);
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = sender.send(r);
+        });
+        index
+    })?;
+    let waited = ctx.device.poll(wgpu::PollType::Wait {
+        submission_index: Some(submission),
+        timeout: Some(ctx.timeout),
+    });
+    match waited {
+        Ok(_) => {}
+        Err(wgpu::PollError::Timeout) => {
+            return Err(Error::Timeout(format!(
+                "the GPU did not finish within {:?}",
+                ctx.timeout
+            )))
+        }
+        Err(e) => return Err(Error::Gpu(e.to_string())),
+    }
+    ctx.check_alive()?;
+    match receiver.recv_timeout(ctx.timeout) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(if ctx.is_lost() {
+                Error::DeviceLost(e.to_string())
+            } else {
+                Error::Gpu(e.to_string())
+            })
+        }
+        Err(_) => return Err(Error::Timeout("the readback mapping never completed".into())),
+    }
+    let values = {
+        let view = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+    };
+    staging.unmap();
+    Ok(values)
+}

@@ -1,0 +1,244 @@
+//! `GpuContext`: the adapter, device, queue and limits the crate runs on, and its pipeline cache.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::gpu::pipelines::{self, Kernel, PipelineKey};
+use crate::gpu::planner::PlanLimits;
+
+/// How to pick an adapter and how long to wait for the GPU.
+#[derive(Debug, Clone)]
+pub struct GpuOptions {
+    /// Backends to try; `None` reads `WGPU_BACKEND` (all backends when unset).
+    pub backends: Option<wgpu::Backends>,
+    /// Substring of the adapter name (case-insensitive); `None` reads `WGPU_ADAPTER_NAME`.
+    pub adapter_name: Option<String>,
+    /// Only CPU (software) adapters, such as lavapipe.
+    pub force_fallback_adapter: bool,
+    /// Limits to request instead of the ones the kernels need (tests use tiny ones to force splits).
+    pub limits: Option<wgpu::Limits>,
+    /// The longest a single wait on the GPU may take before it is an error.
+    pub timeout: Duration,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        Self {
+            backends: None,
+            adapter_name: None,
+            force_fallback_adapter: false,
+            limits: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+static NEXT_CONTEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A wgpu device with what the crate needs around it. Cheap to share (`Arc`), `Send + Sync`.
+pub struct GpuContext {
+    pub(crate) id: u64,
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) info: wgpu::AdapterInfo,
+    pub(crate) limits: PlanLimits,
+    pub(crate) timeout: Duration,
+    pub(crate) lost: Arc<AtomicBool>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    /// A 4-byte buffer bound where a layer has no bias (zero-size bindings are invalid).
+    pub(crate) dummy: wgpu::Buffer,
+    /// Test knob: pre-fill outputs with NaN so an unwritten element shows.
+    pub(crate) nan_fill_outputs: AtomicBool,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .finish()
+    }
+}
+
+fn env_backends() -> wgpu::Backends {
+    wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all())
+}
+
+impl GpuContext {
+    /// Picks an adapter headlessly (honouring `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`), requests only
+    /// the limits the kernels use, and logs the adapter once.
+    ///
+    /// # Errors
+    /// [`Error::NoAdapter`] when no adapter matches; [`Error::Gpu`] when the device request fails.
+    pub fn new(options: &GpuOptions) -> Result<Arc<Self>> {
+        let backends = options.backends.unwrap_or_else(env_backends);
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        desc.backends = backends;
+        let instance = wgpu::Instance::new(desc);
+        let wanted = options
+            .adapter_name
+            .clone()
+            .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok())
+            .map(|n| n.to_lowercase());
+        let adapters = pollster::block_on(instance.enumerate_adapters(backends));
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        let mut candidates: Vec<wgpu::Adapter> = adapters
+            .into_iter()
+            .filter(|a| {
+                let info = a.get_info();
+                let name_ok = wanted
+                    .as_ref()
+                    .is_none_or(|w| info.name.to_lowercase().contains(w.as_str()));
+                let type_ok = !options.force_fallback_adapter || info.device_type == wgpu::DeviceType::Cpu;
+                name_ok && type_ok
+            })
+            .collect();
+        // Prefer discrete, then integrated, then anything else (software last).
+        candidates.sort_by_key(|a| match a.get_info().device_type {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Cpu => 3,
+            wgpu::DeviceType::Other => 4,
+        });
+        let adapter = candidates.into_iter().next().ok_or_else(|| {
+            Error::NoAdapter(format!(
+                "backends {backends:?}{}{}; adapters seen: {names:?}",
+                wanted
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(", name containing {w:?}")),
+                if options.force_fallback_adapter {
+                    ", software only"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+        let info = adapter.get_info();
+        let available = adapter.limits();
+        let limits = match &options.limits {
+            Some(l) => l.clone(),
+            None => Self::needed_limits(&available),
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wgpu-conv2d"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("request_device on {}: {e}", info.name)))?;
+        eprintln!(
+            "wgpu-conv2d: adapter {:?} ({:?}, {:?}, driver {:?} {:?})",
+            info.name, info.backend, info.device_type, info.driver, info.driver_info
+        );
+        Ok(Self::wrap(device, queue, info, options.timeout))
+    }
+
+    /// The limits the kernels need: WebGPU's downlevel defaults, raised to the adapter's buffer
+    /// and dispatch sizes so that large tensors split less.
+    pub fn needed_limits(available: &wgpu::Limits) -> wgpu::Limits {
+        wgpu::Limits {
+            max_storage_buffer_binding_size: available.max_storage_buffer_binding_size,
+            max_buffer_size: available.max_buffer_size,
+            max_compute_workgroups_per_dimension: available.max_compute_workgroups_per_dimension,
+            ..wgpu::Limits::downlevel_defaults()
+        }
+    }
+
+    /// Wraps a device and queue the caller already has. Errors inside the crate's calls are caught
+    /// by error scopes; the caller's uncaptured-error handler is left as it is.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Arc<Self> {
+        Self::wrap(device, queue, info, GpuOptions::default().timeout)
+    }
+
+    fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo, timeout: Duration) -> Arc<Self> {
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
+        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgpu-conv2d no-bias"),
+            size: 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        Arc::new(Self {
+            id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
+            limits: PlanLimits::of(&device.limits()),
+            device,
+            queue,
+            info,
+            timeout,
+            lost,
+            pipelines: Mutex::new(HashMap::new()),
+            dummy,
+            nan_fill_outputs: AtomicBool::new(false),
+        })
+    }
+
+    /// The adapter this context runs on.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// The limits the planner works within.
+    pub fn plan_limits(&self) -> PlanLimits {
+        self.limits
+    }
+
+    /// The wgpu device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// True once the device was lost (destroyed, reset or removed).
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Test knob: pre-fill every output buffer with NaN so an element no kernel wrote fails a comparison.
+    pub fn set_nan_fill_outputs(&self, on: bool) {
+        self.nan_fill_outputs.store(on, Ordering::Relaxed);
+    }
+
+    /// Pipelines compiled so far (one per kernel and tile variant, never one per shape).
+    pub fn pipeline_count(&self) -> usize {
+        self.pipelines.lock().map_or(0, |p| p.len())
+    }
+
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        if self.is_lost() {
+            Err(Error::DeviceLost(format!(
+                "the device of adapter {:?} was lost; create a new GpuContext",
+                self.info.name
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The compiled pipeline for `kernel`, compiled on first use inside an error scope.
+    pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<Arc<wgpu::ComputePipeline>> {
+        let key = kernel.key();
+        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(p.clone());
+        }
+        let pipeline = Arc::new(pipelines::create(self, kernel)?);
+        self.pipelines
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Gpu("a thread panicked while holding the pipeline cache".into())
+}

@@ -1,0 +1,316 @@
+//! Running a planned convolution on the GPU: weights resident per device, chunks uploaded,
+//! dispatched (direct kernel, then the last-axis pass when the activation needs one) and read back.
+
+use std::sync::Arc;
+
+use crate::activation::Activation;
+use crate::config::DataFormat;
+use crate::error::{Error, Result};
+use crate::geometry::Conv2dGeometry;
+use crate::gpu::buffers::{self, scoped};
+use crate::gpu::context::GpuContext;
+use crate::gpu::params::{ConvUniform, LastAxisUniform};
+use crate::gpu::pipelines::Kernel;
+use crate::gpu::planner::{self, fold_dispatch, Chunk, Plan};
+
+/// A layer's kernel and bias on one device, tagged with the weights' version.
+pub(crate) struct GpuWeights {
+    pub context_id: u64,
+    pub version: u64,
+    kernel: wgpu::Buffer,
+    bias: Option<wgpu::Buffer>,
+}
+
+impl GpuWeights {
+    /// Uploads the (LoRA-merged) kernel and the bias.
+    pub(crate) fn upload(ctx: &GpuContext, version: u64, kernel: &[f32], bias: Option<&[f32]>) -> Result<Self> {
+        let kernel_bytes = kernel.len() as u64 * 4;
+        if kernel_bytes > ctx.limits.max_tensor_bytes() {
+            return Err(Error::Unsupported(format!(
+                "the kernel ({kernel_bytes} bytes) exceeds the device limit of {} bytes per binding",
+                ctx.limits.max_tensor_bytes()
+            )));
+        }
+        Ok(Self {
+            context_id: ctx.id,
+            version,
+            kernel: buffers::upload(ctx, "wgpu-conv2d kernel", kernel, wgpu::BufferUsages::empty())?,
+            bias: bias
+                .map(|b| buffers::upload(ctx, "wgpu-conv2d bias", b, wgpu::BufferUsages::empty()))
+                .transpose()?,
+        })
+    }
+}
+
+/// The id the shaders use for an activation (`activate()` in activation.wgsl, `last_axis.wgsl`).
+pub(crate) fn activation_id(a: Activation) -> u32 {
+    use Activation::*;
+    match a {
+        Linear => 0,
+        Relu => 1,
+        LeakyRelu => 2,
+        Relu6 => 3,
+        Elu => 4,
+        Selu => 5,
+        Celu => 6,
+        Softplus => 7,
+        Softsign => 8,
+        Squareplus => 9,
+        SoftShrink => 10,
+        HardShrink => 11,
+        TanhShrink => 12,
+        SparsePlus => 13,
+        Silu => 14,
+        Gelu => 15,
+        Tanh => 16,
+        Sigmoid => 17,
+        SparseSigmoid => 18,
+        Exponential => 19,
+        HardSigmoid => 20,
+        HardSilu => 21,
+        HardTanh => 22,
+        Mish => 23,
+        LogSigmoid => 24,
+        Softmax => 100,
+        LogSoftmax => 101,
+        Sparsemax => 102,
+        Glu => 103,
+    }
+}
+
+/// The axis along which chunks cut rows: 1 for `(N, H, W, C)`, 2 for `(N, C, H, W)`.
+fn row_axis(format: DataFormat) -> usize {
+    match format {
+        DataFormat::ChannelsLast => 1,
+        DataFormat::ChannelsFirst => 2,
+    }
+}
+
+/// Copies the `[b0, b0+nb) × [r0, r0+nr)` block (batch × rows) of a row-major 4-D tensor of `shape`.
+fn slice_block(
+    data: &[f32],
+    shape: [usize; 4],
+    axis: usize,
+    (b0, nb): (usize, usize),
+    (r0, nr): (usize, usize),
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(nb * nr * shape[1] * shape[2] * shape[3] / shape[axis].max(1));
+    for_each_run(shape, axis, (b0, nb), (r0, nr), |src, len| {
+        out.extend_from_slice(&data[src..src + len])
+    });
+    out
+}
+
+/// Writes a block produced by [`slice_block`]'s layout back into the full tensor.
+fn scatter_block(
+    block: &[f32],
+    full: &mut [f32],
+    shape: [usize; 4],
+    axis: usize,
+    b: (usize, usize),
+    r: (usize, usize),
+) {
+    let mut at = 0;
+    for_each_run(shape, axis, b, r, |dst, len| {
+        full[dst..dst + len].copy_from_slice(&block[at..at + len]);
+        at += len;
+    });
+}
+
+/// Calls `f(offset, len)` for each contiguous run of the block, in block order.
+fn for_each_run(
+    shape: [usize; 4],
+    axis: usize,
+    (b0, nb): (usize, usize),
+    (r0, nr): (usize, usize),
+    mut f: impl FnMut(usize, usize),
+) {
+    let [_, d1, d2, d3] = shape;
+    if axis == 1 {
+        let run = nr * d2 * d3;
+        for n in b0..b0 + nb {
+            f((n * d1 + r0) * d2 * d3, run);
+        }
+    } else {
+        let run = nr * d3;
+        for n in b0..b0 + nb {
+            for c in 0..d1 {
+                f(((n * d1 + c) * d2 + r0) * d3, run);
+            }
+        }
+    }
+}
+
+/// Runs the convolution of `input` (host data, `geom`'s layout) with resident weights.
+/// Returns the activated output and its shape (glu halves the last axis).
+pub(crate) fn run(
+    ctx: &Arc<GpuContext>,
+    geom: &Conv2dGeometry,
+    activation: Activation,
+    input: &[f32],
+    weights: &GpuWeights,
+) -> Result<(Vec<f32>, [usize; 4])> {
+    ctx.check_alive()?;
+    let plan = planner::plan(geom, &ctx.limits)?;
+    let conv_shape = geom.output_shape();
+    let final_shape = if activation == Activation::Glu {
+        [conv_shape[0], conv_shape[1], conv_shape[2], conv_shape[3] / 2]
+    } else {
+        conv_shape
+    };
+    let mut output = vec![0.0f32; final_shape.iter().product()];
+    let in_shape = match geom.data_format {
+        DataFormat::ChannelsLast => [geom.batch, geom.in_h, geom.in_w, geom.in_c],
+        DataFormat::ChannelsFirst => [geom.batch, geom.in_c, geom.in_h, geom.in_w],
+    };
+    let axis = row_axis(geom.data_format);
+    for chunk in &plan.chunks {
+        let block = slice_block(
+            input,
+            in_shape,
+            axis,
+            (chunk.batch_start, chunk.batch_len),
+            (chunk.in_row_start, chunk.in_rows),
+        );
+        let values = run_chunk(ctx, geom, &plan, chunk, activation, &block, weights)?;
+        scatter_block(
+            &values,
+            &mut output,
+            final_shape,
+            axis,
+            (chunk.batch_start, chunk.batch_len),
+            (chunk.out_row_start, chunk.out_rows),
+        );
+    }
+    Ok((output, final_shape))
+}
+
+fn run_chunk(
+    ctx: &Arc<GpuContext>,
+    geom: &Conv2dGeometry,
+    plan: &Plan,
+    chunk: &Chunk,
+    activation: Activation,
+    input: &[f32],
+    weights: &GpuWeights,
+) -> Result<Vec<f32>> {
+    let tile = plan.tile;
+    let invocations = planner::invocations(geom, tile, chunk).ok_or(Error::SizeOverflow("invocation count"))?;
+    let dispatch = fold_dispatch(invocations, ctx.limits.max_workgroups_per_dim).ok_or_else(|| {
+        Error::Unsupported(format!(
+            "{invocations} invocations cannot be folded into the dispatch limit"
+        ))
+    })?;
+    let to_u32 = |v: usize, what: &'static str| u32::try_from(v).map_err(|_| Error::SizeOverflow(what));
+    let fused = if activation.is_axis_reduction() {
+        0
+    } else {
+        activation_id(activation)
+    };
+    let row_origin = (chunk.out_row_start * geom.strides[0]) as i64 - geom.pad[0] as i64 - chunk.in_row_start as i64;
+    let params = ConvUniform {
+        batch: to_u32(chunk.batch_len, "batch")?,
+        in_h: to_u32(chunk.in_rows, "input rows")?,
+        in_w: to_u32(geom.in_w, "input width")?,
+        in_c: to_u32(geom.in_c, "input channels")?,
+        out_h: to_u32(chunk.out_rows, "output rows")?,
+        out_w: to_u32(geom.out_w, "output width")?,
+        filters: to_u32(geom.filters, "filters")?,
+        groups: to_u32(geom.groups, "groups")?,
+        kernel_h: to_u32(geom.kernel[0], "kernel height")?,
+        kernel_w: to_u32(geom.kernel[1], "kernel width")?,
+        stride_h: to_u32(geom.strides[0], "stride")?,
+        stride_w: to_u32(geom.strides[1], "stride")?,
+        dil_h: to_u32(geom.dilation[0], "dilation")?,
+        dil_w: to_u32(geom.dilation[1], "dilation")?,
+        cin_g: to_u32(geom.cin_per_group(), "channels per group")?,
+        f_g: to_u32(geom.filters_per_group(), "filters per group")?,
+        f_tiles: to_u32(geom.filters_per_group().div_ceil(tile.filters as usize), "filter tiles")?,
+        x_tiles: to_u32(geom.out_w.div_ceil(tile.columns as usize), "column tiles")?,
+        channels_first: u32::from(geom.data_format == DataFormat::ChannelsFirst),
+        has_bias: u32::from(weights.bias.is_some()),
+        activation: fused,
+        total: u32::try_from(invocations).map_err(|_| Error::SizeOverflow("invocations"))?,
+        row_origin: i32::try_from(row_origin).map_err(|_| Error::SizeOverflow("row origin"))?,
+        col_origin: i32::try_from(-(geom.pad[2] as i64)).map_err(|_| Error::SizeOverflow("left padding"))?,
+    };
+    let out_len = chunk.batch_len * chunk.out_rows * geom.out_w * geom.filters;
+    let conv_pipeline = ctx.pipeline(Kernel::ConvDirect(tile))?;
+    let input_buf = buffers::upload(ctx, "wgpu-conv2d input", input, wgpu::BufferUsages::empty())?;
+    let out_buf = buffers::output(ctx, "wgpu-conv2d output", out_len)?;
+    let uniform = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
+    let bias = weights.bias.as_ref().unwrap_or(&ctx.dummy);
+    let mut encoder = scoped(ctx, || {
+        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("wgpu-conv2d conv"),
+            layout: &conv_pipeline.get_bind_group_layout(0),
+            entries: &[
+                entry(0, &uniform),
+                entry(1, &input_buf),
+                entry(2, &weights.kernel),
+                entry(3, bias),
+                entry(4, &out_buf),
+            ],
+        });
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wgpu-conv2d"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("conv"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&conv_pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(dispatch.x, dispatch.y, 1);
+        }
+        encoder
+    })?;
+    if !activation.is_axis_reduction() {
+        return buffers::submit_and_read(ctx, encoder, &out_buf, out_len);
+    }
+    // The last axis is contiguous in both layouts: channels (channels_last) or width (channels_first).
+    let len = match geom.data_format {
+        DataFormat::ChannelsLast => geom.filters,
+        DataFormat::ChannelsFirst => geom.out_w,
+    };
+    let lanes = out_len / len;
+    let final_len = if activation == Activation::Glu {
+        lanes * (len / 2)
+    } else {
+        out_len
+    };
+    let lane_dispatch = fold_dispatch(lanes as u64, ctx.limits.max_workgroups_per_dim)
+        .ok_or_else(|| Error::Unsupported(format!("{lanes} lanes cannot be folded into the dispatch limit")))?;
+    let q = LastAxisUniform {
+        lanes: to_u32(lanes, "lanes")?,
+        len: to_u32(len, "last axis")?,
+        activation: activation_id(activation),
+        _pad: 0,
+    };
+    let axis_pipeline = ctx.pipeline(Kernel::LastAxis)?;
+    let axis_uniform = buffers::uniform(ctx, "wgpu-conv2d last-axis params", &q)?;
+    let final_buf = buffers::output(ctx, "wgpu-conv2d activated", final_len)?;
+    scoped(ctx, || {
+        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("wgpu-conv2d last axis"),
+            layout: &axis_pipeline.get_bind_group_layout(0),
+            entries: &[entry(0, &axis_uniform), entry(1, &out_buf), entry(2, &final_buf)],
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("last axis"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&axis_pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(lane_dispatch.x, lane_dispatch.y, 1);
+    })?;
+    buffers::submit_and_read(ctx, encoder, &final_buf, final_len)
+}
+
+fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}

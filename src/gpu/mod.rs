@@ -1,0 +1,10 @@
+//! The GPU path: context, planner, pipelines, buffers and the kernels' host side.
+
+pub(crate) mod buffers;
+pub(crate) mod context;
+pub(crate) mod conv;
+pub mod params;
+pub mod pipelines;
+pub mod planner;
+
+pub use context::{GpuContext, GpuOptions};

@@ -1,0 +1,80 @@
+//! WGSL sources, one kernel per file, assembled with the shared parts and compiled once per variant.
+
+use crate::error::{Error, Result};
+use crate::gpu::buffers::scoped;
+use crate::gpu::context::GpuContext;
+use crate::gpu::planner::Tile;
+
+const COMMON: &str = include_str!("../../shaders/common.wgsl");
+const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
+const CONV_DIRECT: &str = include_str!("../../shaders/conv_direct.wgsl");
+const LAST_AXIS: &str = include_str!("../../shaders/last_axis.wgsl");
+
+/// A kernel and its override values: everything a pipeline depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// `conv_direct.wgsl` with a tile.
+    ConvDirect(Tile),
+    /// `last_axis.wgsl`.
+    LastAxis,
+}
+
+/// The pipeline cache key.
+pub type PipelineKey = Kernel;
+
+impl Kernel {
+    pub(crate) fn key(self) -> PipelineKey {
+        self
+    }
+
+    /// The WGSL module text: shared structs and activation math, then the kernel's own file.
+    pub fn source(self) -> String {
+        let body = match self {
+            Self::ConvDirect(_) => CONV_DIRECT,
+            Self::LastAxis => LAST_AXIS,
+        };
+        format!("{COMMON}\n{ACTIVATION}\n{body}")
+    }
+
+    /// The override constants of this variant.
+    pub fn constants(self) -> Vec<(&'static str, f64)> {
+        match self {
+            Self::ConvDirect(t) => vec![("TILE_F", t.filters as f64), ("TILE_X", t.columns as f64)],
+            Self::LastAxis => Vec::new(),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::ConvDirect(_) => "conv_direct",
+            Self::LastAxis => "last_axis",
+        }
+    }
+}
+
+/// Compiles a kernel variant inside an error scope.
+pub(crate) fn create(ctx: &GpuContext, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
+    let source = kernel.source();
+    let constants = kernel.constants();
+    scoped(ctx, || {
+        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.label()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.label()),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                zero_initialize_workgroup_memory: true,
+            },
+            cache: None,
+        })
+    })
+    .map_err(|e| match e {
+        Error::Gpu(m) => Error::Gpu(format!("compiling {}: {m}", kernel.label())),
+        other => other,
+    })
+}

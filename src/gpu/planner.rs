@@ -1,0 +1,346 @@
+//! The planner: which kernel variant runs, with which tile, and how the work is split so that every
+//! binding, buffer and dispatch stays within the device's limits. Pure: geometry + limits in, plan out.
+
+use crate::error::{Error, Result};
+use crate::geometry::Conv2dGeometry;
+
+/// Invocations per workgroup in every kernel (`WORKGROUP` in the shaders).
+pub const WORKGROUP: u32 = 64;
+/// Accumulators per invocation (`MAX_TILE` in `conv_direct.wgsl`).
+pub const MAX_TILE: u32 = 16;
+
+/// The device limits the planner respects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// `max_storage_buffer_binding_size`.
+    pub max_binding: u64,
+    /// `max_buffer_size`.
+    pub max_buffer: u64,
+    /// `max_compute_workgroups_per_dimension`.
+    pub max_workgroups_per_dim: u32,
+}
+
+impl PlanLimits {
+    /// The limits of a wgpu device.
+    pub fn of(limits: &wgpu::Limits) -> Self {
+        Self {
+            max_binding: limits.max_storage_buffer_binding_size,
+            max_buffer: limits.max_buffer_size,
+            max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
+        }
+    }
+
+    /// The largest byte size one tensor binding may have.
+    pub fn max_tensor_bytes(&self) -> u64 {
+        self.max_binding.min(self.max_buffer)
+    }
+}
+
+/// The kernel variant: tile shape, part of the pipeline cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tile {
+    /// Filters per invocation (all of one group).
+    pub filters: u32,
+    /// Output columns per invocation.
+    pub columns: u32,
+}
+
+/// One piece of the work: a batch range and an output-row range, with the input rows it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    /// First image.
+    pub batch_start: usize,
+    /// Images in the chunk.
+    pub batch_len: usize,
+    /// First output row.
+    pub out_row_start: usize,
+    /// Output rows in the chunk.
+    pub out_rows: usize,
+    /// First input row the chunk reads (its halo included).
+    pub in_row_start: usize,
+    /// Input rows the chunk reads.
+    pub in_rows: usize,
+}
+
+/// Workgroup counts of one dispatch, folded into (x, y) when x alone would exceed the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dispatch {
+    /// Workgroups along x.
+    pub x: u32,
+    /// Workgroups along y.
+    pub y: u32,
+}
+
+/// What runs and how it is cut up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The direct kernel's tile.
+    pub tile: Tile,
+    /// The pieces, in order; together they cover every output element exactly once.
+    pub chunks: Vec<Chunk>,
+}
+
+impl Plan {
+    /// One line for logs and tools: the kernel and the split.
+    pub fn describe(&self) -> String {
+        format!(
+            "direct conv, tile {}f x {}x, {} chunk(s)",
+            self.tile.filters,
+            self.tile.columns,
+            self.chunks.len()
+        )
+    }
+}
+
+/// The tile for a geometry: wide in filters when groups have many, wide in columns otherwise
+/// (depthwise has one filter per group).
+pub fn choose_tile(g: &Conv2dGeometry) -> Tile {
+    let fg = g.filters_per_group() as u32;
+    let filters = if fg >= 4 { 4 } else { fg.max(1) };
+    let columns = (MAX_TILE / filters).min(4);
+    Tile { filters, columns }
+}
+
+/// Invocations needed for `chunk` under `tile`.
+pub fn invocations(g: &Conv2dGeometry, tile: Tile, chunk: &Chunk) -> Option<u64> {
+    let f_tiles = (g.filters_per_group() as u64).div_ceil(tile.filters as u64);
+    let x_tiles = (g.out_w as u64).div_ceil(tile.columns as u64);
+    (chunk.batch_len as u64)
+        .checked_mul(chunk.out_rows as u64)?
+        .checked_mul(x_tiles)?
+        .checked_mul(f_tiles)?
+        .checked_mul(g.groups as u64)
+}
+
+/// Folds `invocations` into a 2-D workgroup grid within `max_per_dim`, or None when it cannot fit.
+pub fn fold_dispatch(invocations: u64, max_per_dim: u32) -> Option<Dispatch> {
+    let groups = invocations.div_ceil(WORKGROUP as u64);
+    if groups == 0 {
+        return Some(Dispatch { x: 0, y: 0 });
+    }
+    let max = max_per_dim.max(1) as u64;
+    let x = groups.min(max);
+    let y = groups.div_ceil(x);
+    (y <= max).then(|| Dispatch {
+        x: x as u32,
+        y: y as u32,
+    })
+}
+
+/// Input rows an output-row range reads, clamped to the input: `[start, start + len)`.
+fn input_rows(g: &Conv2dGeometry, out_start: usize, out_rows: usize) -> (usize, usize) {
+    let eff_k = (g.kernel[0] - 1) * g.dilation[0] + 1;
+    let first = (out_start * g.strides[0]) as i64 - g.pad[0] as i64;
+    let last = ((out_start + out_rows - 1) * g.strides[0] + eff_k) as i64 - g.pad[0] as i64; // exclusive
+    let start = first.clamp(0, g.in_h as i64) as usize;
+    let end = last.clamp(0, g.in_h as i64) as usize;
+    (start, end.saturating_sub(start))
+}
+
+/// The largest `n` in `1..=max` with `fits(n)`, for a `fits` that holds for 1 and is monotone.
+fn largest_fitting(max: usize, fits: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (1, max.max(1));
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// Plans a convolution within `limits`: whole batches when they fit, else output-row bands with
+/// their input halo, each piece's bindings and dispatch within the limits.
+///
+/// # Errors
+/// [`Error::Unsupported`] naming the limit when even one output row of one image (or the kernel)
+/// cannot fit, or the dispatch cannot be folded.
+pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
+    let tile = choose_tile(g);
+    let max_bytes = limits.max_tensor_bytes();
+    let unsupported = |what: String| {
+        Error::Unsupported(format!(
+            "{what} exceeds the device limit of {max_bytes} bytes per binding"
+        ))
+    };
+    let kernel_bytes = g.kernel_len()? as u64 * 4;
+    if kernel_bytes > max_bytes {
+        return Err(unsupported(format!("the kernel ({kernel_bytes} bytes)")));
+    }
+    let in_image = (g.in_h * g.in_w * g.in_c) as u64 * 4;
+    let out_row = (g.out_w * g.filters) as u64 * 4;
+    let out_image = out_row * g.out_h as u64;
+    let mut chunks = Vec::new();
+    if g.batch == 0 || g.out_h == 0 || g.out_w == 0 {
+        return Ok(Plan { tile, chunks });
+    }
+    let max_invocations =
+        limits.max_workgroups_per_dim.max(1) as u64 * limits.max_workgroups_per_dim.max(1) as u64 * WORKGROUP as u64;
+    let per_image = invocations(
+        g,
+        tile,
+        &Chunk {
+            batch_start: 0,
+            batch_len: 1,
+            out_row_start: 0,
+            out_rows: g.out_h,
+            in_row_start: 0,
+            in_rows: g.in_h,
+        },
+    )
+    .ok_or(Error::SizeOverflow("invocation count"))?;
+    // u32 indices in the shaders: keep each binding under 2^32 bytes' worth of elements too.
+    let index_cap = u32::MAX as u64;
+    let fits_images = |n: u64| {
+        n * in_image <= max_bytes && n * out_image <= max_bytes && n * per_image <= max_invocations.min(index_cap)
+    };
+    if fits_images(1) {
+        let per = largest_fitting(g.batch, |n| fits_images(n as u64));
+        for start in (0..g.batch).step_by(per) {
+            let len = per.min(g.batch - start);
+            chunks.push(Chunk {
+                batch_start: start,
+                batch_len: len,
+                out_row_start: 0,
+                out_rows: g.out_h,
+                in_row_start: 0,
+                in_rows: g.in_h,
+            });
+        }
+        return Ok(Plan { tile, chunks });
+    }
+    // One image is too large: bands of output rows, each with the input rows it reads.
+    let row_invocations = per_image / g.out_h as u64;
+    let fits_rows = |rows: usize, out_start: usize| {
+        let (_, in_rows) = input_rows(g, out_start, rows);
+        (in_rows * g.in_w * g.in_c) as u64 * 4 <= max_bytes
+            && rows as u64 * out_row <= max_bytes
+            && rows as u64 * row_invocations <= max_invocations.min(index_cap)
+    };
+    for n in 0..g.batch {
+        let mut start = 0;
+        while start < g.out_h {
+            if !fits_rows(1, start) {
+                return Err(unsupported(format!(
+                    "one output row of one image (input band of {} bytes)",
+                    {
+                        let (_, r) = input_rows(g, start, 1);
+                        (r * g.in_w * g.in_c) as u64 * 4
+                    }
+                )));
+            }
+            let rows = largest_fitting(g.out_h - start, |n| fits_rows(n, start));
+            let (in_row_start, in_rows) = input_rows(g, start, rows);
+            chunks.push(Chunk {
+                batch_start: n,
+                batch_len: 1,
+                out_row_start: start,
+                out_rows: rows,
+                in_row_start,
+                in_rows,
+            });
+            start += rows;
+        }
+    }
+    Ok(Plan { tile, chunks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DataFormat, Padding};
+    use crate::geometry::ConvParams;
+
+    fn geometry(
+        shape: [usize; 4],
+        k: u32,
+        s: u32,
+        d: u32,
+        filters: u32,
+        groups: u32,
+        padding: Padding,
+    ) -> Conv2dGeometry {
+        let params = ConvParams {
+            filters,
+            kernel_size: [k, k],
+            strides: [s, s],
+            dilation_rate: [d, d],
+            padding,
+            groups,
+            data_format: DataFormat::ChannelsLast,
+        };
+        Conv2dGeometry::new(&params, shape).unwrap()
+    }
+
+    /// Every output element is covered exactly once, and every chunk fits the limits.
+    fn check(g: &Conv2dGeometry, limits: &PlanLimits) -> Plan {
+        let plan = plan(g, limits).unwrap();
+        let mut covered = vec![0u8; g.batch * g.out_h];
+        for c in &plan.chunks {
+            for n in c.batch_start..c.batch_start + c.batch_len {
+                for r in c.out_row_start..c.out_row_start + c.out_rows {
+                    covered[n * g.out_h + r] += 1;
+                }
+            }
+            let in_bytes = (c.batch_len * c.in_rows * g.in_w * g.in_c * 4) as u64;
+            let out_bytes = (c.batch_len * c.out_rows * g.out_w * g.filters * 4) as u64;
+            assert!(
+                in_bytes <= limits.max_tensor_bytes() && out_bytes <= limits.max_tensor_bytes(),
+                "{c:?}"
+            );
+            let d = fold_dispatch(invocations(g, plan.tile, c).unwrap(), limits.max_workgroups_per_dim).unwrap();
+            assert!(d.x <= limits.max_workgroups_per_dim && d.y <= limits.max_workgroups_per_dim);
+            // The band holds every input row its outputs read.
+            let (start, len) = input_rows(g, c.out_row_start, c.out_rows);
+            assert_eq!((c.in_row_start, c.in_rows), (start, len));
+        }
+        assert!(covered.iter().all(|&c| c == 1), "coverage {covered:?}");
+        plan
+    }
+
+    #[test]
+    fn splits_cover_every_output_once_within_limits() {
+        let tiny = PlanLimits {
+            max_binding: 64 * 1024,
+            max_buffer: 256 * 1024,
+            max_workgroups_per_dim: 8,
+        };
+        let roomy = PlanLimits {
+            max_binding: 128 << 20,
+            max_buffer: 256 << 20,
+            max_workgroups_per_dim: 65535,
+        };
+        for (shape, k, s, d, f, groups, padding) in [
+            ([3, 40, 37, 6], 3, 1, 1, 8, 2, Padding::Same),
+            ([1, 90, 61, 4], 5, 2, 1, 6, 1, Padding::Same),
+            ([2, 70, 50, 3], 3, 1, 3, 3, 3, Padding::Valid),
+            ([64, 30, 30, 2], 3, 1, 1, 4, 1, Padding::Valid),
+        ] {
+            let g = geometry(shape, k, s, d, f, groups, padding);
+            assert!(check(&g, &tiny).chunks.len() > 1);
+            assert_eq!(check(&g, &roomy).chunks.len(), 1);
+        }
+        let big = geometry([1, 2048, 2048, 1], 3, 1, 1, 16, 1, Padding::Same);
+        assert!(check(&big, &roomy).chunks.len() >= 2);
+    }
+
+    #[test]
+    fn folds_and_refusals() {
+        assert_eq!(fold_dispatch(64 * 70_000, 65535), Some(Dispatch { x: 65535, y: 2 }));
+        assert_eq!(fold_dispatch(64 * 65, 8), None);
+        assert_eq!(fold_dispatch(0, 8), Some(Dispatch { x: 0, y: 0 }));
+        let g = geometry([1, 8, 8, 512], 3, 1, 1, 512, 1, Padding::Same);
+        let tiny = PlanLimits {
+            max_binding: 64 * 1024,
+            max_buffer: 64 * 1024,
+            max_workgroups_per_dim: 8,
+        };
+        let err = plan(&g, &tiny).unwrap_err();
+        assert!(
+            err.to_string().contains("kernel") && err.to_string().contains("65536"),
+            "{err}"
+        );
+    }
+}

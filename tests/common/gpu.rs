@@ -1,0 +1,46 @@
+//! The GPU context for tests: lavapipe (or whatever adapter exists), with NaN-filled outputs.
+//! In CI (`CI` or `WGPU_CONV2D_REQUIRE_GPU` set) a missing adapter fails the test; elsewhere it skips loudly.
+
+use std::sync::{Arc, OnceLock};
+
+use wgpu_conv2d::{GpuContext, GpuOptions};
+
+fn required() -> bool {
+    std::env::var_os("WGPU_CONV2D_REQUIRE_GPU").is_some() || std::env::var_os("CI").is_some()
+}
+
+/// The shared context, or None (after saying so) where no adapter exists outside CI.
+pub fn gpu() -> Option<Arc<GpuContext>> {
+    static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
+    CONTEXT
+        .get_or_init(|| match GpuContext::new(&GpuOptions::default()) {
+            Ok(ctx) => {
+                ctx.set_nan_fill_outputs(true);
+                let l = ctx.plan_limits();
+                eprintln!("GPU tests on {:?}; limits {l:?}", ctx.adapter_info());
+                Some(ctx)
+            }
+            Err(e) if required() => panic!("GPU tests need an adapter in CI: {e}"),
+            Err(e) => {
+                eprintln!("skipping GPU test: no adapter ({e})");
+                None
+            }
+        })
+        .clone()
+}
+
+/// A context with tiny limits that force every split and fold path.
+pub fn tiny_gpu() -> Option<Arc<GpuContext>> {
+    gpu()?;
+    let mut limits = wgpu::Limits::downlevel_defaults();
+    limits.max_storage_buffer_binding_size = 64 * 1024;
+    limits.max_buffer_size = 256 * 1024;
+    limits.max_compute_workgroups_per_dimension = 8;
+    let ctx = GpuContext::new(&GpuOptions {
+        limits: Some(limits),
+        ..GpuOptions::default()
+    })
+    .expect("tiny-limits device");
+    ctx.set_nan_fill_outputs(true);
+    Some(ctx)
+}

@@ -1,0 +1,479 @@
+//! The GPU path against the independent f64 oracle on lavapipe (or any adapter): integer data must
+//! match exactly (T0), float data within TESTING.md's T1 gate; outputs are pre-filled with NaN.
+
+mod common;
+
+use common::oracle::{conv_nhwc, to_nchw, Problem};
+use common::TestRng;
+use wgpu_conv2d::activation::{apply_last_axis, Activation, ACTIVATION_NAMES};
+use wgpu_conv2d::io::npy;
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Tensor};
+
+const U32: f64 = 1.0 / (1u64 << 24) as f64;
+
+struct Case {
+    p: Problem,
+    channels_first: bool,
+    bias: bool,
+    activation: Activation,
+    x: Vec<f32>,
+    k: Vec<f32>,
+    b: Vec<f32>,
+}
+
+impl Case {
+    fn layer(&self) -> Conv2d {
+        let p = &self.p;
+        let config = Conv2dConfig::builder(p.f as i64, (p.kh as i64, p.kw as i64))
+            .strides((p.sh as i64, p.sw as i64))
+            .dilation_rate((p.dh as i64, p.dw as i64))
+            .groups(p.groups as i64)
+            .padding(if p.same { "same" } else { "valid" })
+            .data_format(if self.channels_first {
+                "channels_first"
+            } else {
+                "channels_last"
+            })
+            .use_bias(self.bias)
+            .activation(self.activation.keras_name())
+            .build()
+            .unwrap();
+        let kernel = Tensor::new([p.kh, p.kw, p.c / p.groups, p.f], self.k.clone()).unwrap();
+        Conv2d::with_weights(
+            config,
+            kernel,
+            self.bias.then(|| Tensor::new([p.f], self.b.clone()).unwrap()),
+        )
+        .unwrap()
+    }
+
+    fn input(&self) -> Tensor {
+        let p = &self.p;
+        let shape = [p.n, p.h, p.w, p.c];
+        if self.channels_first {
+            Tensor::new([p.n, p.c, p.h, p.w], to_nchw(&self.x, shape)).unwrap()
+        } else {
+            Tensor::new(shape, self.x.clone()).unwrap()
+        }
+    }
+
+    /// Oracle output (layer layout, activated) with a per-element error bound.
+    fn expected(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        let p = &self.p;
+        let (z, shape) = conv_nhwc(p, &self.x, &self.k, self.bias.then_some(&self.b[..]))?;
+        let ax: Vec<f32> = self.x.iter().map(|v| v.abs()).collect();
+        let ak: Vec<f32> = self.k.iter().map(|v| v.abs()).collect();
+        let ab: Vec<f32> = self.b.iter().map(|v| v.abs()).collect();
+        let (s_abs, _) = conv_nhwc(p, &ax, &ak, self.bias.then_some(&ab[..]))?;
+        let k_len = (p.kh * p.kw * p.c / p.groups) as f64;
+        let factor = (2.0 * (k_len + 1.0)).min(10.0 * k_len.sqrt()) * U32;
+        let (z, s_abs) = if self.channels_first {
+            (to_nchw(&z, shape), to_nchw(&s_abs, shape))
+        } else {
+            (z, s_abs)
+        };
+        let out_shape = if self.channels_first {
+            [shape[0], shape[3], shape[1], shape[2]]
+        } else {
+            shape
+        };
+        let act = self.activation;
+        // T1 on the pre-activation value, carried through the activation's local slope, plus
+        // the f32 evaluation of the activation itself.
+        let t1: Vec<f64> = s_abs.iter().map(|s| factor * s + 1e-30).collect();
+        let y = activate(act, &z, out_shape);
+        let mut bound = vec![0.0; y.len()];
+        if act.is_axis_reduction() {
+            // Perturb the whole lane by its largest bound: the reductions mix every element.
+            let len = out_shape[3];
+            let out_len = y.len() / (z.len() / len.max(1)).max(1);
+            for (lane, zl) in z.chunks(len).enumerate() {
+                let tmax = t1[lane * len..(lane + 1) * len].iter().cloned().fold(0.0, f64::max);
+                let mut worst = vec![0.0f64; out_len];
+                for sign in [-1.0, 1.0] {
+                    for i in 0..len {
+                        let mut zz = zl.to_vec();
+                        zz[i] += sign * tmax;
+                        let mut o = vec![0.0; out_len];
+                        apply_last_axis(act, &zz, &mut o);
+                        for (w, (a, b)) in worst
+                            .iter_mut()
+                            .zip(o.iter().zip(&y[lane * out_len..(lane + 1) * out_len]))
+                        {
+                            *w = w.max((a - b).abs());
+                        }
+                    }
+                }
+                for (j, w) in worst.iter().enumerate() {
+                    bound[lane * out_len + j] = len as f64 * w + 1e-5 * (1.0 + y[lane * out_len + j].abs());
+                }
+            }
+        } else {
+            for i in 0..y.len() {
+                let slope = (act.apply(z[i] + t1[i]) - act.apply(z[i] - t1[i])).abs() / 2.0;
+                bound[i] = slope + 2e-6 * (1.0 + y[i].abs()) + t1[i];
+            }
+        }
+        Some((y, bound))
+    }
+}
+
+fn activate(act: Activation, z: &[f64], shape: [usize; 4]) -> Vec<f64> {
+    if !act.is_axis_reduction() {
+        return z.iter().map(|v| act.apply(*v)).collect();
+    }
+    let len = shape[3];
+    let out_len = if act == Activation::Glu { len / 2 } else { len };
+    let mut out = vec![0.0; z.len() / len * out_len];
+    for (lane, zl) in z.chunks(len).enumerate() {
+        apply_last_axis(act, zl, &mut out[lane * out_len..(lane + 1) * out_len]);
+    }
+    out
+}
+
+fn random_problem(rng: &mut TestRng) -> Problem {
+    let groups = rng.int(1, 4) as usize;
+    let mut p = Problem {
+        n: rng.int(0, 3) as usize,
+        h: rng.int(1, 12) as usize,
+        w: rng.int(1, 12) as usize,
+        c: groups * rng.int(1, 4) as usize,
+        f: groups * rng.int(1, 4) as usize,
+        kh: rng.int(1, 5) as usize,
+        kw: rng.int(1, 5) as usize,
+        sh: rng.int(1, 3) as usize,
+        sw: rng.int(1, 3) as usize,
+        dh: rng.int(1, 3) as usize,
+        dw: rng.int(1, 3) as usize,
+        groups,
+        same: rng.int(0, 1) == 1,
+    };
+    if p.sh.max(p.sw) > 1 {
+        p.dh = 1;
+        p.dw = 1;
+    }
+    p
+}
+
+fn run_case(device: &Device, case: &Case, exact: bool) -> Option<f64> {
+    let layer = case.layer();
+    let input = case.input();
+    let (want, bound) = case.expected()?;
+    let got = layer
+        .forward_on(device, &input)
+        .unwrap_or_else(|e| panic!("{:?}: {e}", case.p));
+    assert_eq!(got.len(), want.len(), "{:?}", case.p);
+    let mut worst = 0.0f64;
+    for (i, (g, w)) in got.data().iter().zip(&want).enumerate() {
+        assert!(
+            !g.is_nan(),
+            "{:?} cf={} {:?}: element {i} unwritten (NaN)",
+            case.p,
+            case.channels_first,
+            case.activation
+        );
+        let err = (*g as f64 - w).abs();
+        if exact {
+            assert_eq!(*g as f64, *w, "{:?} cf={}: element {i}", case.p, case.channels_first);
+        } else {
+            assert!(
+                err <= bound[i],
+                "{:?} cf={} {:?}: element {i}: {g} vs {w} (bound {:e})",
+                case.p,
+                case.channels_first,
+                case.activation,
+                bound[i]
+            );
+        }
+        worst = worst.max(err / bound[i].max(1e-30));
+    }
+    Some(worst)
+}
+
+#[test]
+fn integer_data_is_exact_on_generated_problems() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let device = Device::Gpu(ctx);
+    let mut rng = TestRng(0xC0FFEE);
+    let mut ran = 0;
+    for _ in 0..160 {
+        let p = random_problem(&mut rng);
+        let cg = p.c / p.groups;
+        let case = Case {
+            p,
+            channels_first: rng.int(0, 1) == 1,
+            bias: rng.int(0, 1) == 1,
+            activation: Activation::Linear,
+            x: (0..p.n * p.h * p.w * p.c).map(|_| rng.int(-4, 4) as f32).collect(),
+            k: (0..p.kh * p.kw * cg * p.f).map(|_| rng.int(-4, 4) as f32).collect(),
+            b: (0..p.f).map(|_| rng.int(-4, 4) as f32).collect(),
+        };
+        ran += run_case(&device, &case, true).is_some() as usize;
+    }
+    println!("{ran} generated integer problems matched the oracle exactly");
+    assert!(ran > 80);
+}
+
+#[test]
+fn float_data_within_t1_for_every_activation() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let device = Device::Gpu(ctx);
+    let mut rng = TestRng(0xF10A7);
+    let (mut ran, mut worst) = (0, 0.0f64);
+    for round in 0..3 {
+        for (name, act) in ACTIVATION_NAMES {
+            let mut p = random_problem(&mut rng);
+            if act == Activation::Glu {
+                p.f = p.groups * 2; // an even last axis for channels_last
+            }
+            let channels_first = round == 1;
+            if act == Activation::Glu && channels_first {
+                p.w = 8;
+                p.sw = 1;
+                p.dw = 1;
+                p.kw = 1; // keep the output width (the last axis) even
+            }
+            let cg = p.c / p.groups;
+            let scale = if act == Activation::Exponential { 0.5 } else { 1.0 };
+            let case = Case {
+                p,
+                channels_first,
+                bias: true,
+                activation: act,
+                x: (0..p.n * p.h * p.w * p.c).map(|_| rng.sym() * scale).collect(),
+                k: (0..p.kh * p.kw * cg * p.f).map(|_| rng.sym()).collect(),
+                b: (0..p.f).map(|_| rng.sym()).collect(),
+            };
+            if let Some(w) = run_case(&device, &case, false) {
+                ran += 1;
+                worst = worst.max(w);
+            }
+            let _ = name;
+        }
+    }
+    println!("{ran} float problems within T1; worst error / bound = {worst:.3}");
+    assert!(ran > 60);
+}
+
+#[test]
+fn every_keras_golden_case_on_the_gpu() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let device = Device::Gpu(ctx);
+    let mut dirs: Vec<_> = std::fs::read_dir(common::fixture("keras"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    let mut worst = (0.0f64, String::new());
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let mut layer = Conv2d::from_keras_json(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        let mut weights = vec![npy::read(dir.join("kernel.npy")).unwrap()];
+        for extra in ["bias.npy", "lora_a.npy", "lora_b.npy"] {
+            if dir.join(extra).exists() {
+                weights.push(npy::read(dir.join(extra)).unwrap());
+            }
+        }
+        layer.set_weights(&weights).unwrap();
+        let input = npy::read(dir.join("input.npy")).unwrap();
+        let expected = npy::read(dir.join("output.npy")).unwrap();
+        let got = layer.forward_on(&device, &input).unwrap();
+        assert_eq!(got.shape(), expected.shape(), "{name}");
+        let scale = expected
+            .data()
+            .iter()
+            .fold(0.0f64, |m, v| m.max((*v as f64).abs()))
+            .max(1e-30);
+        let err = got
+            .data()
+            .iter()
+            .zip(expected.data())
+            .map(|(a, b)| (*a as f64 - *b as f64).abs())
+            .fold(0.0, f64::max)
+            / scale;
+        assert!(err <= 1e-5, "{name}: relative error {err:e} on the GPU");
+        if err > worst.0 {
+            worst = (err, name);
+        }
+    }
+    println!(
+        "{} Keras golden cases on the GPU; worst relative error {:e} ({})",
+        dirs.len(),
+        worst.0,
+        worst.1
+    );
+}
+
+#[test]
+fn tiny_limits_split_and_fold_give_identical_results() {
+    let (Some(big), Some(tiny)) = (common::gpu::gpu(), common::gpu::tiny_gpu()) else {
+        return;
+    };
+    let mut rng = TestRng(0x71);
+    // Shapes whose tensors exceed 64 KiB per binding and whose dispatch exceeds 8 workgroups per
+    // dimension: batch splits, row bands with halos, and folds.
+    for (p, cf) in [
+        (
+            Problem {
+                n: 3,
+                h: 40,
+                w: 37,
+                c: 6,
+                f: 8,
+                kh: 3,
+                kw: 3,
+                sh: 1,
+                sw: 1,
+                dh: 1,
+                dw: 1,
+                groups: 2,
+                same: true,
+            },
+            false,
+        ),
+        (
+            Problem {
+                n: 1,
+                h: 90,
+                w: 61,
+                c: 4,
+                f: 6,
+                kh: 5,
+                kw: 4,
+                sh: 2,
+                sw: 1,
+                dh: 1,
+                dw: 1,
+                groups: 1,
+                same: true,
+            },
+            true,
+        ),
+        (
+            Problem {
+                n: 2,
+                h: 70,
+                w: 50,
+                c: 3,
+                f: 3,
+                kh: 3,
+                kw: 3,
+                sh: 1,
+                sw: 1,
+                dh: 3,
+                dw: 2,
+                groups: 3,
+                same: false,
+            },
+            false,
+        ),
+    ] {
+        for activation in [Activation::Linear, Activation::Softmax] {
+            let cg = p.c / p.groups;
+            let case = Case {
+                p,
+                channels_first: cf,
+                bias: true,
+                activation,
+                x: (0..p.n * p.h * p.w * p.c).map(|_| rng.sym()).collect(),
+                k: (0..p.kh * p.kw * cg * p.f).map(|_| rng.sym()).collect(),
+                b: (0..p.f).map(|_| rng.sym()).collect(),
+            };
+            let layer = case.layer();
+            let input = case.input();
+            let geometry = layer.geometry(input.shape()).unwrap();
+            let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &tiny.plan_limits()).unwrap();
+            assert!(
+                plan.chunks.len() > 1,
+                "{p:?}: expected a split, got {}",
+                plan.describe()
+            );
+            let whole = layer.forward_on(&Device::Gpu(big.clone()), &input).unwrap();
+            let split = layer.forward_on(&Device::Gpu(tiny.clone()), &input).unwrap();
+            assert_eq!(
+                whole.data(),
+                split.data(),
+                "{p:?} {activation:?}: split changed the result ({})",
+                plan.describe()
+            );
+            run_case(&Device::Gpu(tiny.clone()), &case, false).unwrap();
+        }
+    }
+}
+
+#[test]
+fn output_larger_than_128_mib_is_split_and_correct() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    // 1x2048x2048x1 -> 16 filters: a 256 MiB output, over lavapipe's 128 MiB binding limit.
+    let (h, w, f) = (2048usize, 2048usize, 16usize);
+    let mut rng = TestRng(0xB16);
+    let x: Vec<f32> = (0..h * w).map(|_| rng.int(-4, 4) as f32).collect();
+    let k: Vec<f32> = (0..9 * f).map(|_| rng.int(-4, 4) as f32).collect();
+    let b: Vec<f32> = (0..f).map(|_| rng.int(-4, 4) as f32).collect();
+    let config = Conv2dConfig::builder(f as i64, 3).padding("same").build().unwrap();
+    let layer = Conv2d::with_weights(
+        config,
+        Tensor::new([3, 3, 1, f], k.clone()).unwrap(),
+        Some(Tensor::new([f], b.clone()).unwrap()),
+    )
+    .unwrap();
+    let input = Tensor::new([1, h, w, 1], x.clone()).unwrap();
+    let geometry = layer.geometry(input.shape()).unwrap();
+    let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &ctx.plan_limits()).unwrap();
+    assert!(plan.chunks.len() > 1, "{}", plan.describe());
+    let start = std::time::Instant::now();
+    let got = layer.forward_on(&Device::Gpu(ctx), &input).unwrap();
+    println!(
+        "1x2048x2048x1 -> x16 (256 MiB out) in {:.2} s, {}",
+        start.elapsed().as_secs_f64(),
+        plan.describe()
+    );
+    // Integer data: every element exact. Check all of them against a direct f64 sum.
+    let at = |y: i64, xx: i64| {
+        if (0..h as i64).contains(&y) && (0..w as i64).contains(&xx) {
+            x[y as usize * w + xx as usize] as f64
+        } else {
+            0.0
+        }
+    };
+    for oy in 0..h {
+        for ox in 0..w {
+            for fi in 0..f {
+                let mut acc = b[fi] as f64;
+                for ky in 0..3 {
+                    for kx in 0..3 {
+                        acc += at(oy as i64 + ky - 1, ox as i64 + kx - 1)
+                            * k[(ky as usize * 3 + kx as usize) * f + fi] as f64;
+                    }
+                }
+                let g = got.data()[(oy * w + ox) * f + fi];
+                assert_eq!(g as f64, acc, "({oy}, {ox}, {fi})");
+            }
+        }
+    }
+}
+
+#[test]
+fn weights_are_uploaded_once_and_refreshed_when_changed() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let device = Device::Gpu(ctx);
+    let config = Conv2dConfig::builder(2, 1).use_bias(false).build().unwrap();
+    let mut layer = Conv2d::with_weights(config, Tensor::new([1, 1, 1, 2], vec![1.0, 2.0]).unwrap(), None).unwrap();
+    let x = Tensor::new([1, 1, 1, 1], vec![3.0]).unwrap();
+    assert_eq!(layer.forward_on(&device, &x).unwrap().data(), &[3.0, 6.0]);
+    layer
+        .set_weights(&[Tensor::new([1, 1, 1, 2], vec![-1.0, 5.0]).unwrap()])
+        .unwrap();
+    assert_eq!(layer.forward_on(&device, &x).unwrap().data(), &[-3.0, 15.0]);
+    layer.enable_lora(1, Some(1.0), Some(0)).unwrap();
+    let w = layer.get_weights().unwrap();
+    layer
+        .set_weights(&[
+            w[0].clone(),
+            Tensor::new([1, 1, 1, 1], vec![1.0]).unwrap(),
+            Tensor::new([1, 2], vec![1.0, 1.0]).unwrap(),
+        ])
+        .unwrap();
+    // LoRA-merged kernel [-1 + 1, 5 + 1] is what runs.
+    assert_eq!(layer.forward_on(&device, &x).unwrap().data(), &[0.0, 18.0]);
+}
