@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use wgpu_conv2d::io::npy;
-use wgpu_conv2d::{Conv2d, Tensor};
+use wgpu_conv2d::{Conv2d, Device, Tensor};
 
 const USAGE: &str = "usage:
   convolve --config layer.json --kernel kernel.npy [--bias bias.npy] --input x.npy --output y.npy
@@ -76,12 +76,12 @@ fn run() -> Result<()> {
         println!("{}", layer.config().to_keras_json());
         return Ok(());
     }
-    let device = args.device.as_deref().unwrap_or("auto");
-    match device {
-        "cpu" | "auto" => {}
-        "gpu" => bail!("--device gpu: this build has no GPU path yet; use --device cpu (or auto)"),
+    let device = match args.device.as_deref().unwrap_or("auto") {
+        "cpu" => Device::cpu(),
+        "gpu" => Device::gpu().context("--device gpu")?,
+        "auto" => Device::auto(),
         other => bail!("--device must be cpu, gpu or auto; received {other:?}"),
-    }
+    };
     let need = |v: &Option<String>, flag: &str| v.clone().with_context(|| format!("{flag} is required\n\n{USAGE}"));
     let (kernel_path, input_path, output_path) = (
         need(&args.kernel, "--kernel")?,
@@ -95,15 +95,16 @@ fn run() -> Result<()> {
     layer.set_weights(&weights)?;
     let input = npy::read(&input_path)?;
     let start = Instant::now();
-    let output = layer.forward(&input)?;
+    let output = layer.forward_on(&device, &input)?;
     let elapsed = start.elapsed();
     npy::write(&output_path, &output)?;
     let geometry = layer.geometry(input.shape())?;
     eprintln!(
-        "{} {:?} -> {:?} on cpu (reference path) in {:.2} ms, {:.3} GFLOP",
+        "{} {:?} -> {:?} on {} in {:.2} ms (first call, pipeline compile included), {:.3} GFLOP",
         layer.config().name,
         input.shape(),
         output.shape(),
+        device.describe(),
         elapsed.as_secs_f64() * 1e3,
         geometry.flops() as f64 / 1e9
     );

@@ -32,7 +32,12 @@ impl Device {
 
     /// The GPU when an adapter exists, else the CPU path (saying so once per process).
     pub fn auto() -> Self {
-        match Self::gpu() {
+        Self::auto_with(&GpuOptions::default())
+    }
+
+    /// [`Device::auto`] with explicit adapter options.
+    pub fn auto_with(options: &GpuOptions) -> Self {
+        match GpuContext::new(options).map(Self::Gpu) {
             Ok(d) => d,
             Err(e) => {
                 FALLBACK_WARNING.call_once(|| eprintln!("wgpu-conv2d: warning: {e}; using the CPU path"));

@@ -463,6 +463,8 @@ impl Conv2d {
     /// The weights resident on `ctx`, uploading them when missing or stale.
     fn gpu_weights(&self, ctx: &Arc<GpuContext>) -> Result<Arc<GpuWeights>> {
         let version = self.built("forward_on")?.version;
+        ctx.refresh_lost_state();
+        ctx.check_alive()?;
         let mut cache = self
             .gpu_weights
             .0

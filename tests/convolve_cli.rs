@@ -143,3 +143,41 @@ fn bad_input_ends_with_keras_message_and_nonzero_exit() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn gpu_output_matches_cpu_output() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let dir = common::fixture("keras/groups4_stride2_first");
+    let mut outputs = Vec::new();
+    for device in ["cpu", "gpu", "auto"] {
+        let out = tmp(&format!("dev-{device}.npy"));
+        let result = convolve()
+            .arg("--config")
+            .arg(dir.join("config.json"))
+            .arg("--kernel")
+            .arg(dir.join("kernel.npy"))
+            .arg("--bias")
+            .arg(dir.join("bias.npy"))
+            .arg("--input")
+            .arg(dir.join("input.npy"))
+            .arg("--output")
+            .arg(&out)
+            .args(["--device", device])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "{device}: {stderr}");
+        if device != "cpu" {
+            assert!(stderr.contains("on gpu"), "{device}: {stderr}");
+        }
+        outputs.push(npy::read(&out).unwrap());
+    }
+    let scale = outputs[0].data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for other in &outputs[1..] {
+        for (a, b) in outputs[0].data().iter().zip(other.data()) {
+            assert!((a - b).abs() <= 1e-5 * scale, "{a} vs {b}");
+        }
+    }
+}

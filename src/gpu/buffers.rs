@@ -2,8 +2,6 @@
 
 use std::sync::mpsc;
 
-use wgpu::util::DeviceExt;
-
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
 
@@ -29,26 +27,34 @@ pub(crate) fn scoped<T>(ctx: &GpuContext, f: impl FnOnce() -> T) -> Result<T> {
     Ok(value)
 }
 
+/// A buffer holding `bytes`, written through the queue (wgpu's `create_buffer_init` unwraps a
+/// mapping and panics on a lost device).
+fn init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+    scoped(ctx, || {
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (bytes.len() as u64).max(4).next_multiple_of(4),
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&buffer, 0, bytes);
+        buffer
+    })
+}
+
 /// A storage buffer holding `data`.
 pub(crate) fn upload(ctx: &GpuContext, label: &str, data: &[f32], extra: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
-    scoped(ctx, || {
-        ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::cast_slice(data),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | extra,
-        })
-    })
+    init(
+        ctx,
+        label,
+        bytemuck::cast_slice(data),
+        wgpu::BufferUsages::STORAGE | extra,
+    )
 }
 
 /// A uniform buffer holding `value`.
 pub(crate) fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T) -> Result<wgpu::Buffer> {
-    scoped(ctx, || {
-        ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::bytes_of(value),
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
-    })
+    init(ctx, label, bytemuck::bytes_of(value), wgpu::BufferUsages::UNIFORM)
 }
 
 /// An output storage buffer of `len` floats, NaN-filled when the context asks for it.

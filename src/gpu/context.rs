@@ -130,6 +130,11 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| Error::Gpu(format!("request_device on {}: {e}", info.name)))?;
+        // wgpu's default handler panics; every crate step runs in an error scope, so anything that
+        // still arrives here is logged rather than allowed to abort the caller.
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            eprintln!("wgpu-conv2d: uncaptured GPU error: {e}")
+        }));
         eprintln!(
             "wgpu-conv2d: adapter {:?} ({:?}, {:?}, driver {:?} {:?})",
             info.name, info.backend, info.device_type, info.driver, info.driver_info
@@ -211,6 +216,12 @@ impl GpuContext {
     /// Pipelines compiled so far (one per kernel and tile variant, never one per shape).
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.lock().map_or(0, |p| p.len())
+    }
+
+    /// Lets wgpu deliver a pending device-lost callback: it fires from `maintain` once the queue is
+    /// empty, so this runs before a call queues anything.
+    pub(crate) fn refresh_lost_state(&self) {
+        let _ = self.device.poll(wgpu::PollType::Poll);
     }
 
     pub(crate) fn check_alive(&self) -> Result<()> {

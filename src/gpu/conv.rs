@@ -150,6 +150,7 @@ pub(crate) fn run(
     input: &[f32],
     weights: &GpuWeights,
 ) -> Result<(Vec<f32>, [usize; 4])> {
+    ctx.refresh_lost_state();
     ctx.check_alive()?;
     let plan = planner::plan(geom, &ctx.limits)?;
     let conv_shape = geom.output_shape();

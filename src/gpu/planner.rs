@@ -121,7 +121,7 @@ pub fn fold_dispatch(invocations: u64, max_per_dim: u32) -> Option<Dispatch> {
     let max = max_per_dim.max(1) as u64;
     let x = groups.min(max);
     let y = groups.div_ceil(x);
-    (y <= max).then(|| Dispatch {
+    (y <= max).then_some(Dispatch {
         x: x as u32,
         y: y as u32,
     })

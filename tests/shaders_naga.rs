@@ -1,0 +1,66 @@
+//! Every shader variant parses and validates with naga (no GPU needed), and the uniform structs
+//! have the size naga computes for their WGSL twins.
+
+use wgpu_conv2d::gpu::params::{ConvUniform, LastAxisUniform};
+use wgpu_conv2d::gpu::pipelines::Kernel;
+use wgpu_conv2d::gpu::planner::{Tile, MAX_TILE};
+
+/// The module with this variant's override values written in as the defaults.
+fn specialised(kernel: Kernel) -> String {
+    let mut source = kernel.source();
+    for (name, value) in kernel.constants() {
+        let from = source
+            .find(&format!("override {name}: u32 = "))
+            .unwrap_or_else(|| panic!("no override {name}"));
+        let end = from + source[from..].find(';').unwrap();
+        source.replace_range(from..end, &format!("override {name}: u32 = {}u", value as u32));
+    }
+    source
+}
+
+fn validate(source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
+    (module, info)
+}
+
+/// Every tile the planner can choose: filters 1..=4 with `columns = min(16 / filters, 4)`.
+fn all_variants() -> Vec<Kernel> {
+    let mut v: Vec<Kernel> = (1..=4)
+        .map(|filters| {
+            Kernel::ConvDirect(Tile {
+                filters,
+                columns: (MAX_TILE / filters).min(4),
+            })
+        })
+        .collect();
+    v.push(Kernel::LastAxis);
+    v
+}
+
+#[test]
+fn every_shader_variant_validates() {
+    for kernel in all_variants() {
+        validate(&specialised(kernel));
+    }
+}
+
+#[test]
+fn uniform_structs_match_wgsl_layout() {
+    let (module, _) = validate(&Kernel::LastAxis.source());
+    let size_of = |name: &str| {
+        module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some(name))
+            .map(|(_, t)| t.inner.size(module.to_ctx()))
+            .unwrap_or_else(|| panic!("no struct {name}"))
+    };
+    assert_eq!(size_of("ConvParams") as usize, std::mem::size_of::<ConvUniform>());
+    assert_eq!(
+        size_of("LastAxisParams") as usize,
+        std::mem::size_of::<LastAxisUniform>()
+    );
+}
