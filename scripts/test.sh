@@ -9,9 +9,11 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
     echo "installing lavapipe (mesa-vulkan-drivers, libvulkan1)..."
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 vulkan-tools >/dev/null
+    apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 vulkan-tools \
+      libegl1 libegl-mesa0 libgles2 >/dev/null
   elif command -v sudo >/dev/null; then
-    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 vulkan-tools
+    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 \
+      vulkan-tools libegl1 libegl-mesa0 libgles2
   else
     echo "warning: lavapipe is not installed and cannot be installed here; GPU tests will be skipped" >&2
   fi
@@ -26,4 +28,11 @@ export LP_NUM_THREADS="${LP_NUM_THREADS:-$(nproc)}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 command -v vulkaninfo >/dev/null && { vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverName" || true; }
 
-cargo test --release "$@"
+# Everything, on Vulkan (lavapipe) where it exists.
+WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" cargo test --release "$@"
+
+# The GPU tests again on wgpu's GL backend (llvmpipe through EGL), when no test filter was given.
+if [ $# -eq 0 ] && ls /usr/lib/*/libEGL_mesa.so.0 >/dev/null 2>&1; then
+  echo "GPU tests on the GL backend:"
+  WGPU_BACKEND=gl cargo test --release --test gpu_conv --test gpu_faults --test regressions
+fi

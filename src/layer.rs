@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::format::py_shape;
 use crate::geometry::{four_d, Conv2dGeometry};
 use crate::gpu::conv::{self as gpu_conv, GpuWeights};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, GpuTensor};
 use crate::init::Initializer;
 use crate::tensor::Tensor;
 
@@ -458,6 +458,24 @@ impl Conv2d {
         let (values, shape) = gpu_conv::run(ctx, &geometry, self.config.activation, input.data(), &weights)?;
         debug_assert_eq!(shape, out_shape);
         Tensor::new(shape, values)
+    }
+
+    /// The forward pass on a resident tensor: the output stays on the same device, so a chain of
+    /// layers runs with one upload and one readback.
+    ///
+    /// # Errors
+    /// As [`Conv2d::forward_on`]; [`Error::Unsupported`] when the call would need splitting.
+    pub fn forward_gpu(&self, input: &GpuTensor) -> Result<GpuTensor> {
+        let ctx = input.context();
+        self.compute_output_shape(input.shape())?;
+        let geometry = self.geometry(input.shape())?;
+        let weights = self.gpu_weights(ctx)?;
+        let (buffer, shape) = gpu_conv::run_resident(ctx, &geometry, self.config.activation, &input.buffer, &weights)?;
+        Ok(GpuTensor {
+            ctx: ctx.clone(),
+            buffer,
+            shape: shape.to_vec(),
+        })
     }
 
     /// The weights resident on `ctx`, uploading them when missing or stale.

@@ -477,3 +477,45 @@ fn weights_are_uploaded_once_and_refreshed_when_changed() {
     // LoRA-merged kernel [-1 + 1, 5 + 1] is what runs.
     assert_eq!(layer.forward_on(&device, &x).unwrap().data(), &[0.0, 18.0]);
 }
+
+#[test]
+fn resident_chain_equals_host_calls_with_one_upload_and_one_readback() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let mut rng = TestRng(0xCA1);
+    let mut layers = Vec::new();
+    for (cin, f, k, s, act, groups) in [
+        (3, 8, 3, 1, "relu", 1),
+        (8, 8, 3, 2, "gelu", 4),
+        (8, 6, 1, 1, "softmax", 2),
+    ] {
+        let config = Conv2dConfig::builder(f, k)
+            .strides(s)
+            .padding("same")
+            .activation(act)
+            .groups(groups)
+            .build()
+            .unwrap();
+        let kernel: Vec<f32> = (0..k * k * (cin / groups) * f).map(|_| rng.sym()).collect();
+        let kernel = Tensor::new([k as usize, k as usize, (cin / groups) as usize, f as usize], kernel).unwrap();
+        let bias = Tensor::new([f as usize], (0..f).map(|_| rng.sym()).collect()).unwrap();
+        layers.push(Conv2d::with_weights(config, kernel, Some(bias)).unwrap());
+    }
+    let x = Tensor::new([2, 16, 12, 3], (0..2 * 16 * 12 * 3).map(|_| rng.sym()).collect()).unwrap();
+    let device = Device::Gpu(ctx.clone());
+    let host = layers.iter().fold(x.clone(), |t, l| l.forward_on(&device, &t).unwrap());
+    let resident = layers
+        .iter()
+        .fold(wgpu_conv2d::GpuTensor::upload(&ctx, &x).unwrap(), |t, l| {
+            l.forward_gpu(&t).unwrap()
+        });
+    assert_eq!(resident.shape(), host.shape());
+    assert_eq!(
+        resident.download().unwrap(),
+        host,
+        "the resident chain runs the same kernels"
+    );
+    let cpu = layers.iter().fold(x, |t, l| l.forward(&t).unwrap());
+    for (a, b) in host.data().iter().zip(cpu.data()) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+}

@@ -73,6 +73,13 @@ pub(crate) fn output(ctx: &GpuContext, label: &str, len: usize) -> Result<wgpu::
     })
 }
 
+/// Submits `encoder` (with no readback) and returns at once; the queue orders later work after it.
+pub(crate) fn submit(ctx: &GpuContext, encoder: wgpu::CommandEncoder) -> Result<()> {
+    scoped(ctx, || {
+        ctx.queue.submit([encoder.finish()]);
+    })
+}
+
 /// Submits `encoder` after copying `len` floats of `source` into a staging buffer, waits (bounded
 /// by the context's timeout) and returns them.
 pub(crate) fn submit_and_read(

@@ -195,6 +195,22 @@ fn run_chunk(
     input: &[f32],
     weights: &GpuWeights,
 ) -> Result<Vec<f32>> {
+    let input_buf = buffers::upload(ctx, "wgpu-conv2d input", input, wgpu::BufferUsages::empty())?;
+    let (encoder, output, len) = encode_chunk(ctx, geom, plan, chunk, activation, &input_buf, weights)?;
+    buffers::submit_and_read(ctx, encoder, &output, len)
+}
+
+/// Records one chunk's passes reading `input_buf`; returns the encoder, the buffer that will hold
+/// the activated output and its length in floats.
+pub(crate) fn encode_chunk(
+    ctx: &Arc<GpuContext>,
+    geom: &Conv2dGeometry,
+    plan: &Plan,
+    chunk: &Chunk,
+    activation: Activation,
+    input_buf: &wgpu::Buffer,
+    weights: &GpuWeights,
+) -> Result<(wgpu::CommandEncoder, wgpu::Buffer, usize)> {
     let tile = plan.tile;
     let invocations = planner::invocations(geom, tile, chunk).ok_or(Error::SizeOverflow("invocation count"))?;
     let dispatch = fold_dispatch(invocations, ctx.limits.max_workgroups_per_dim).ok_or_else(|| {
@@ -237,7 +253,6 @@ fn run_chunk(
     };
     let out_len = chunk.batch_len * chunk.out_rows * geom.out_w * geom.filters;
     let conv_pipeline = ctx.pipeline(Kernel::ConvDirect(tile))?;
-    let input_buf = buffers::upload(ctx, "wgpu-conv2d input", input, wgpu::BufferUsages::empty())?;
     let out_buf = buffers::output(ctx, "wgpu-conv2d output", out_len)?;
     let uniform = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
     let bias = weights.bias.as_ref().unwrap_or(&ctx.dummy);
@@ -247,7 +262,7 @@ fn run_chunk(
             layout: &conv_pipeline.get_bind_group_layout(0),
             entries: &[
                 entry(0, &uniform),
-                entry(1, &input_buf),
+                entry(1, input_buf),
                 entry(2, &weights.kernel),
                 entry(3, bias),
                 entry(4, &out_buf),
@@ -268,7 +283,7 @@ fn run_chunk(
         encoder
     })?;
     if !activation.is_axis_reduction() {
-        return buffers::submit_and_read(ctx, encoder, &out_buf, out_len);
+        return Ok((encoder, out_buf, out_len));
     }
     // The last axis is contiguous in both layouts: channels (channels_last) or width (channels_first).
     let len = match geom.data_format {
@@ -306,12 +321,44 @@ fn run_chunk(
         pass.set_bind_group(0, &bind, &[]);
         pass.dispatch_workgroups(lane_dispatch.x, lane_dispatch.y, 1);
     })?;
-    buffers::submit_and_read(ctx, encoder, &final_buf, final_len)
+    Ok((encoder, final_buf, final_len))
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     wgpu::BindGroupEntry {
         binding,
         resource: buffer.as_entire_binding(),
+    }
+}
+
+/// Runs the convolution on a resident input, leaving the output resident.
+pub(crate) fn run_resident(
+    ctx: &Arc<GpuContext>,
+    geom: &Conv2dGeometry,
+    activation: Activation,
+    input: &wgpu::Buffer,
+    weights: &GpuWeights,
+) -> Result<(wgpu::Buffer, [usize; 4])> {
+    ctx.refresh_lost_state();
+    ctx.check_alive()?;
+    let plan = planner::plan(geom, &ctx.limits)?;
+    let conv_shape = geom.output_shape();
+    let shape = if activation == Activation::Glu {
+        [conv_shape[0], conv_shape[1], conv_shape[2], conv_shape[3] / 2]
+    } else {
+        conv_shape
+    };
+    match plan.chunks.as_slice() {
+        [] => Ok((buffers::output(ctx, "wgpu-conv2d empty", 1)?, shape)),
+        [chunk] => {
+            let (encoder, output, _) = encode_chunk(ctx, geom, &plan, chunk, activation, input, weights)?;
+            buffers::submit(ctx, encoder)?;
+            Ok((output, shape))
+        }
+        chunks => Err(Error::Unsupported(format!(
+            "this call needs {} pieces to fit the device limits; a resident GpuTensor must fit in one \
+             (run forward_on with host data, which splits it)",
+            chunks.len()
+        ))),
     }
 }

@@ -6,5 +6,7 @@ pub(crate) mod conv;
 pub mod params;
 pub mod pipelines;
 pub mod planner;
+mod tensor;
 
 pub use context::{GpuContext, GpuOptions};
+pub use tensor::GpuTensor;
