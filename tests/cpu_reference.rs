@@ -9,19 +9,7 @@ use wgpu_conv2d::weights::{kernel_from_oihw, kernel_to_oihw};
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Error, Tensor};
 
 fn layer_for(p: &Problem, channels_first: bool, bias: bool) -> Conv2dConfig {
-    Conv2dConfig::builder(p.f as i64, (p.kh as i64, p.kw as i64))
-        .strides((p.sh as i64, p.sw as i64))
-        .dilation_rate((p.dh as i64, p.dw as i64))
-        .groups(p.groups as i64)
-        .padding(if p.same { "same" } else { "valid" })
-        .data_format(if channels_first {
-            "channels_first"
-        } else {
-            "channels_last"
-        })
-        .use_bias(bias)
-        .build()
-        .unwrap()
+    p.config(channels_first, bias, "linear").unwrap()
 }
 
 #[test]
@@ -29,37 +17,10 @@ fn integer_data_matches_oracle_bitwise_over_generated_problems() {
     let mut rng = TestRng(0x5EED);
     let (mut checked, mut rejected) = (0, 0);
     for _ in 0..2000 {
-        let groups = rng.int(1, 4) as usize;
-        let p = Problem {
-            n: rng.int(0, 3) as usize,
-            h: rng.int(0, 12) as usize,
-            w: rng.int(0, 12) as usize,
-            c: groups * rng.int(1, 4) as usize,
-            f: groups * rng.int(1, 4) as usize,
-            kh: rng.int(1, 5) as usize,
-            kw: rng.int(1, 5) as usize,
-            sh: rng.int(1, 3) as usize,
-            sw: rng.int(1, 3) as usize,
-            dh: rng.int(1, 3) as usize,
-            dw: rng.int(1, 3) as usize,
-            groups,
-            same: rng.int(0, 1) == 1,
-        };
+        let p = Problem::random(&mut rng, 0);
+        let groups = p.groups;
         let (cf, bias) = (rng.int(0, 1) == 1, rng.int(0, 1) == 1);
-        // Keep one problem in five with both strides and dilation (Keras must reject it).
-        let p = if rng.int(0, 4) > 0 && p.sh.max(p.sw) > 1 {
-            Problem { dh: 1, dw: 1, ..p }
-        } else {
-            p
-        };
-        let config = Conv2dConfig::builder(p.f as i64, (p.kh as i64, p.kw as i64))
-            .strides((p.sh as i64, p.sw as i64))
-            .dilation_rate((p.dh as i64, p.dw as i64))
-            .groups(p.groups as i64)
-            .padding(if p.same { "same" } else { "valid" })
-            .data_format(if cf { "channels_first" } else { "channels_last" })
-            .use_bias(bias)
-            .build();
+        let config = p.config(cf, bias, "linear");
         if p.sh.max(p.sw) > 1 && p.dh.max(p.dw) > 1 {
             assert!(matches!(config, Err(Error::StridesWithDilation { .. })));
             rejected += 1;

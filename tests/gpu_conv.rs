@@ -6,7 +6,6 @@ mod common;
 use common::oracle::{conv_nhwc, to_nchw, Problem};
 use common::TestRng;
 use wgpu_conv2d::activation::{apply_last_axis, Activation, ACTIVATION_NAMES};
-use wgpu_conv2d::io::npy;
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Tensor};
 
 const U32: f64 = 1.0 / (1u64 << 24) as f64;
@@ -24,19 +23,8 @@ struct Case {
 impl Case {
     fn layer(&self) -> Conv2d {
         let p = &self.p;
-        let config = Conv2dConfig::builder(p.f as i64, (p.kh as i64, p.kw as i64))
-            .strides((p.sh as i64, p.sw as i64))
-            .dilation_rate((p.dh as i64, p.dw as i64))
-            .groups(p.groups as i64)
-            .padding(if p.same { "same" } else { "valid" })
-            .data_format(if self.channels_first {
-                "channels_first"
-            } else {
-                "channels_last"
-            })
-            .use_bias(self.bias)
-            .activation(self.activation.keras_name())
-            .build()
+        let config = p
+            .config(self.channels_first, self.bias, self.activation.keras_name())
             .unwrap();
         let kernel = Tensor::new([p.kh, p.kw, p.c / p.groups, p.f], self.k.clone()).unwrap();
         Conv2d::with_weights(
@@ -132,22 +120,7 @@ fn activate(act: Activation, z: &[f64], shape: [usize; 4]) -> Vec<f64> {
 }
 
 fn random_problem(rng: &mut TestRng) -> Problem {
-    let groups = rng.int(1, 4) as usize;
-    let mut p = Problem {
-        n: rng.int(0, 3) as usize,
-        h: rng.int(1, 12) as usize,
-        w: rng.int(1, 12) as usize,
-        c: groups * rng.int(1, 4) as usize,
-        f: groups * rng.int(1, 4) as usize,
-        kh: rng.int(1, 5) as usize,
-        kw: rng.int(1, 5) as usize,
-        sh: rng.int(1, 3) as usize,
-        sw: rng.int(1, 3) as usize,
-        dh: rng.int(1, 3) as usize,
-        dw: rng.int(1, 3) as usize,
-        groups,
-        same: rng.int(0, 1) == 1,
-    };
+    let mut p = Problem::random(rng, 1);
     if p.sh.max(p.sw) > 1 {
         p.dh = 1;
         p.dw = 1;
@@ -259,46 +232,19 @@ fn float_data_within_t1_for_every_activation() {
 fn every_keras_golden_case_on_the_gpu() {
     let Some(ctx) = common::gpu::gpu() else { return };
     let device = Device::Gpu(ctx);
-    let mut dirs: Vec<_> = std::fs::read_dir(common::fixture("keras"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
+    let goldens = common::goldens();
     let mut worst = (0.0f64, String::new());
-    for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let mut layer = Conv2d::from_keras_json(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
-        let mut weights = vec![npy::read(dir.join("kernel.npy")).unwrap()];
-        for extra in ["bias.npy", "lora_a.npy", "lora_b.npy"] {
-            if dir.join(extra).exists() {
-                weights.push(npy::read(dir.join(extra)).unwrap());
-            }
-        }
-        layer.set_weights(&weights).unwrap();
-        let input = npy::read(dir.join("input.npy")).unwrap();
-        let expected = npy::read(dir.join("output.npy")).unwrap();
-        let got = layer.forward_on(&device, &input).unwrap();
-        assert_eq!(got.shape(), expected.shape(), "{name}");
-        let scale = expected
-            .data()
-            .iter()
-            .fold(0.0f64, |m, v| m.max((*v as f64).abs()))
-            .max(1e-30);
-        let err = got
-            .data()
-            .iter()
-            .zip(expected.data())
-            .map(|(a, b)| (*a as f64 - *b as f64).abs())
-            .fold(0.0, f64::max)
-            / scale;
-        assert!(err <= 1e-5, "{name}: relative error {err:e} on the GPU");
+    for g in &goldens {
+        let got = g.layer.forward_on(&device, &g.input).unwrap();
+        let err = common::relative_error(&got, &g.expected);
+        assert!(err <= 1e-5, "{}: relative error {err:e} on the GPU", g.name);
         if err > worst.0 {
-            worst = (err, name);
+            worst = (err, g.name.clone());
         }
     }
     println!(
         "{} Keras golden cases on the GPU; worst relative error {:e} ({})",
-        dirs.len(),
+        goldens.len(),
         worst.0,
         worst.1
     );

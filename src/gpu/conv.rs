@@ -141,6 +141,16 @@ fn for_each_run(
     }
 }
 
+/// The output shape after the activation: glu halves the last axis.
+fn activated_shape(geom: &Conv2dGeometry, activation: Activation) -> [usize; 4] {
+    let [a, b, c, d] = geom.output_shape();
+    if activation == Activation::Glu {
+        [a, b, c, d / 2]
+    } else {
+        [a, b, c, d]
+    }
+}
+
 /// Runs the convolution of `input` (host data, `geom`'s layout) with resident weights.
 /// Returns the activated output and its shape (glu halves the last axis).
 pub(crate) fn run(
@@ -153,12 +163,7 @@ pub(crate) fn run(
     ctx.refresh_lost_state();
     ctx.check_alive()?;
     let plan = planner::plan(geom, &ctx.limits)?;
-    let conv_shape = geom.output_shape();
-    let final_shape = if activation == Activation::Glu {
-        [conv_shape[0], conv_shape[1], conv_shape[2], conv_shape[3] / 2]
-    } else {
-        conv_shape
-    };
+    let final_shape = activated_shape(geom, activation);
     let mut output = vec![0.0f32; final_shape.iter().product()];
     let in_shape = match geom.data_format {
         DataFormat::ChannelsLast => [geom.batch, geom.in_h, geom.in_w, geom.in_c],
@@ -342,12 +347,7 @@ pub(crate) fn run_resident(
     ctx.refresh_lost_state();
     ctx.check_alive()?;
     let plan = planner::plan(geom, &ctx.limits)?;
-    let conv_shape = geom.output_shape();
-    let shape = if activation == Activation::Glu {
-        [conv_shape[0], conv_shape[1], conv_shape[2], conv_shape[3] / 2]
-    } else {
-        conv_shape
-    };
+    let shape = activated_shape(geom, activation);
     match plan.chunks.as_slice() {
         [] => Ok((buffers::output(ctx, "wgpu-conv2d empty", 1)?, shape)),
         [chunk] => {

@@ -51,3 +51,59 @@ impl TestRng {
         (self.next() as f64 / (1u64 << 31) as f64 * 2.0 - 1.0) as f32
     }
 }
+
+/// One case written by real Keras (tests/generate_goldens.py).
+pub struct Golden {
+    pub name: String,
+    pub layer: wgpu_conv2d::Conv2d,
+    pub input: wgpu_conv2d::Tensor,
+    pub expected: wgpu_conv2d::Tensor,
+    pub config_text: String,
+}
+
+/// Every golden case, with its layer holding Keras's weights (LoRA factors too).
+pub fn goldens() -> Vec<Golden> {
+    use wgpu_conv2d::io::npy;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture("keras"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs.into_iter()
+        .map(|dir| {
+            let config_text = std::fs::read_to_string(dir.join("config.json")).unwrap();
+            let mut layer = wgpu_conv2d::Conv2d::from_keras_json(&config_text).unwrap();
+            let mut weights = vec![npy::read(dir.join("kernel.npy")).unwrap()];
+            for extra in ["bias.npy", "lora_a.npy", "lora_b.npy"] {
+                if dir.join(extra).exists() {
+                    weights.push(npy::read(dir.join(extra)).unwrap());
+                }
+            }
+            layer.set_weights(&weights).unwrap();
+            Golden {
+                name: dir.file_name().unwrap().to_string_lossy().to_string(),
+                layer,
+                input: npy::read(dir.join("input.npy")).unwrap(),
+                expected: npy::read(dir.join("output.npy")).unwrap(),
+                config_text,
+            }
+        })
+        .collect()
+}
+
+/// Largest absolute difference divided by the reference's largest magnitude.
+pub fn relative_error(got: &wgpu_conv2d::Tensor, want: &wgpu_conv2d::Tensor) -> f64 {
+    assert_eq!(got.shape(), want.shape());
+    let scale = want
+        .data()
+        .iter()
+        .fold(0.0f64, |m, v| m.max((*v as f64).abs()))
+        .max(1e-30);
+    let worst = got
+        .data()
+        .iter()
+        .zip(want.data())
+        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+        .fold(0.0, f64::max);
+    worst / scale
+}

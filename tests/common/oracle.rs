@@ -104,3 +104,54 @@ pub fn to_nchw<T: Copy + Default>(x: &[T], [n, h, w, c]: [usize; 4]) -> Vec<T> {
     }
     out
 }
+
+impl Problem {
+    /// A generated problem in the TESTING.md P1 space (N 0..3, H,W `min_hw`..12, groups 1..4,
+    /// kernels 1..5, strides and dilations 1..3), with strides and dilation mixed only rarely.
+    pub fn random(rng: &mut super::TestRng, min_hw: i64) -> Self {
+        let groups = rng.int(1, 4) as usize;
+        let mut p = Problem {
+            n: rng.int(0, 3) as usize,
+            h: rng.int(min_hw, 12) as usize,
+            w: rng.int(min_hw, 12) as usize,
+            c: groups * rng.int(1, 4) as usize,
+            f: groups * rng.int(1, 4) as usize,
+            kh: rng.int(1, 5) as usize,
+            kw: rng.int(1, 5) as usize,
+            sh: rng.int(1, 3) as usize,
+            sw: rng.int(1, 3) as usize,
+            dh: rng.int(1, 3) as usize,
+            dw: rng.int(1, 3) as usize,
+            groups,
+            same: rng.int(0, 1) == 1,
+        };
+        // Keep one problem in five with both strides and dilation (Keras must reject it).
+        if rng.int(0, 4) > 0 && p.sh.max(p.sw) > 1 {
+            p.dh = 1;
+            p.dw = 1;
+        }
+        p
+    }
+
+    /// The Keras config of this problem.
+    pub fn config(
+        &self,
+        channels_first: bool,
+        bias: bool,
+        activation: &str,
+    ) -> wgpu_conv2d::Result<wgpu_conv2d::Conv2dConfig> {
+        wgpu_conv2d::Conv2dConfig::builder(self.f as i64, (self.kh as i64, self.kw as i64))
+            .strides((self.sh as i64, self.sw as i64))
+            .dilation_rate((self.dh as i64, self.dw as i64))
+            .groups(self.groups as i64)
+            .padding(if self.same { "same" } else { "valid" })
+            .data_format(if channels_first {
+                "channels_first"
+            } else {
+                "channels_last"
+            })
+            .use_bias(bias)
+            .activation(activation)
+            .build()
+    }
+}
