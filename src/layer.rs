@@ -478,6 +478,19 @@ impl Conv2d {
         })
     }
 
+    /// What a call on `input_shape` would run on `device`: the kernel and tile the planner chose and
+    /// how the work is split, or the CPU reference path.
+    ///
+    /// # Errors
+    /// As [`Conv2d::geometry`]; the planner's limit errors.
+    pub fn describe_plan(&self, device: &Device, input_shape: &[usize]) -> Result<String> {
+        let geometry = self.geometry(input_shape)?;
+        Ok(match device {
+            Device::Cpu => "cpu reference (f64 direct loops)".to_string(),
+            Device::Gpu(ctx) => crate::gpu::planner::plan(&geometry, &ctx.plan_limits())?.describe(),
+        })
+    }
+
     /// The weights resident on `ctx`, uploading them when missing or stale.
     fn gpu_weights(&self, ctx: &Arc<GpuContext>) -> Result<Arc<GpuWeights>> {
         let version = self.built("forward_on")?.version;
