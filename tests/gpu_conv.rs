@@ -465,3 +465,52 @@ fn resident_chain_equals_host_calls_with_one_upload_and_one_readback() {
         assert!((a - b).abs() < 1e-4, "{a} vs {b}");
     }
 }
+
+#[test]
+fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let device = Device::Gpu(ctx.clone());
+    let mut rng = TestRng(0x16E);
+    let mut kernels = std::collections::BTreeMap::new();
+    for round in 0..24 {
+        // Channels and filters per group in multiples of 4: the implicit GEMM's domain where
+        // 8-lane subgroups exist. Odd pixel counts leave partial row tiles; 9·4 filters a partial column tile.
+        let groups = [1usize, 1, 2, 3][round % 4];
+        let mut p = Problem::random(&mut rng, 1);
+        p.groups = groups;
+        p.c = groups * 4 * rng.int(1, 3) as usize;
+        p.f = groups * 4 * [1, 2, 9, 16][rng.int(0, 3) as usize];
+        if p.sh.max(p.sw) > 1 {
+            p.dh = 1;
+            p.dw = 1;
+        }
+        let cg = p.c / p.groups;
+        let exact = round % 2 == 0;
+        let draw = |rng: &mut TestRng| if exact { rng.int(-3, 3) as f32 } else { rng.sym() };
+        let case = Case {
+            p,
+            channels_first: false,
+            bias: round % 3 != 0,
+            activation: if exact {
+                Activation::Linear
+            } else {
+                [Activation::Relu, Activation::Gelu, Activation::Softmax][round % 3]
+            },
+            x: (0..p.n * p.h * p.w * p.c).map(|_| draw(&mut rng)).collect(),
+            k: (0..p.kh * p.kw * cg * p.f).map(|_| draw(&mut rng)).collect(),
+            b: (0..p.f).map(|_| draw(&mut rng)).collect(),
+        };
+        let layer = case.layer();
+        if let Ok(geometry) = layer.geometry(case.input().shape()) {
+            let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &ctx.plan_limits()).unwrap();
+            *kernels
+                .entry(plan.describe().split(',').next().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+        run_case(&device, &case, exact);
+    }
+    println!("kernels used: {kernels:?}");
+    if ctx.plan_limits().subgroup8 {
+        assert!(kernels.keys().any(|k| k.starts_with("implicit GEMM")), "{kernels:?}");
+    }
+}

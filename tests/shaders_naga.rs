@@ -1,7 +1,7 @@
 //! Every shader variant parses and validates with naga (no GPU needed), and the uniform structs
 //! have the size naga computes for their WGSL twins.
 
-use wgpu_conv2d::gpu::params::{ConvUniform, LastAxisUniform};
+use wgpu_conv2d::gpu::params::{ConvUniform, IgemmUniform, LastAxisUniform};
 use wgpu_conv2d::gpu::pipelines::Kernel;
 use wgpu_conv2d::gpu::planner::{Tile, MAX_TILE};
 
@@ -20,13 +20,16 @@ fn specialised(kernel: Kernel) -> String {
 
 fn validate(source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
     let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
-    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP)
+        .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+        .subgroup_operations(naga::valid::SubgroupOperationSet::all())
         .validate(&module)
         .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
     (module, info)
 }
 
-/// Every tile the planner can choose: filters 1..=4 with `columns = min(16 / filters, 4)`.
+/// Every variant the planner can choose: direct tiles with filters 1..=4 and `columns = min(16 / filters, 4)`,
+/// and the implicit GEMM with 1 or 2 vec4 columns per lane.
 fn all_variants() -> Vec<Kernel> {
     let mut v: Vec<Kernel> = (1..=4)
         .map(|filters| {
@@ -36,6 +39,10 @@ fn all_variants() -> Vec<Kernel> {
             })
         })
         .collect();
+    v.extend((1..=2).map(|cols| Kernel::Igemm {
+        rows: wgpu_conv2d::gpu::planner::IGEMM_ROWS,
+        cols,
+    }));
     v.push(Kernel::LastAxis);
     v
 }
@@ -63,4 +70,5 @@ fn uniform_structs_match_wgsl_layout() {
         size_of("LastAxisParams") as usize,
         std::mem::size_of::<LastAxisUniform>()
     );
+    assert_eq!(size_of("IgemmParams") as usize, std::mem::size_of::<IgemmUniform>());
 }

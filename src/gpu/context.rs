@@ -48,7 +48,7 @@ pub struct GpuContext {
     pub(crate) timeout: Duration,
     pub(crate) lost: Arc<AtomicBool>,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
-    /// A 4-byte buffer bound where a layer has no bias (zero-size bindings are invalid).
+    /// A 16-byte buffer bound where a layer has no bias (zero-size bindings are invalid).
     pub(crate) dummy: wgpu::Buffer,
     /// Test knob: pre-fill outputs with NaN so an unwritten element shows.
     pub(crate) nan_fill_outputs: AtomicBool,
@@ -125,7 +125,8 @@ impl GpuContext {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-conv2d"),
-            required_features: wgpu::Features::empty(),
+            // Subgroups are the one optional feature the kernels use (the software-adapter GEMM).
+            required_features: adapter.features() & wgpu::Features::SUBGROUP,
             required_limits: limits,
             ..Default::default()
         }))
@@ -165,13 +166,16 @@ impl GpuContext {
         device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
         let dummy = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("wgpu-conv2d no-bias"),
-            size: 4,
+            size: 16, // one vec4: the smallest binding of the vec4 kernels
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        let subgroup8 = device.features().contains(wgpu::Features::SUBGROUP)
+            && info.subgroup_min_size == 8
+            && info.subgroup_max_size == 8;
         Arc::new(Self {
             id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
-            limits: PlanLimits::of(&device.limits()),
+            limits: PlanLimits::of(&device.limits(), subgroup8),
             device,
             queue,
             info,
@@ -232,6 +236,24 @@ impl GpuContext {
             )))
         } else {
             Ok(())
+        }
+    }
+
+    /// Waits (bounded by the context's timeout) until all submitted work has finished.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`], [`Error::DeviceLost`].
+    pub fn wait_idle(&self) -> Result<()> {
+        match self.device.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(self.timeout),
+        }) {
+            Ok(_) => self.check_alive(),
+            Err(wgpu::PollError::Timeout) => Err(Error::Timeout(format!(
+                "the GPU did not finish within {:?}",
+                self.timeout
+            ))),
+            Err(e) => Err(Error::Gpu(e.to_string())),
         }
     }
 

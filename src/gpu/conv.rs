@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
 use crate::gpu::buffers::{self, scoped};
 use crate::gpu::context::GpuContext;
-use crate::gpu::params::{ConvUniform, LastAxisUniform};
+use crate::gpu::params::LastAxisUniform;
 use crate::gpu::pipelines::Kernel;
-use crate::gpu::planner::{self, fold_dispatch, Chunk, Plan};
+use crate::gpu::planner::{self, fold_dispatch, Chunk, KernelChoice, Plan};
+use crate::gpu::uniforms::{self, to_u32};
 
 /// A layer's kernel and bias on one device, tagged with the weights' version.
 pub(crate) struct GpuWeights {
@@ -216,50 +217,34 @@ pub(crate) fn encode_chunk(
     input_buf: &wgpu::Buffer,
     weights: &GpuWeights,
 ) -> Result<(wgpu::CommandEncoder, wgpu::Buffer, usize)> {
-    let tile = plan.tile;
-    let invocations = planner::invocations(geom, tile, chunk).ok_or(Error::SizeOverflow("invocation count"))?;
-    let dispatch = fold_dispatch(invocations, ctx.limits.max_workgroups_per_dim).ok_or_else(|| {
-        Error::Unsupported(format!(
-            "{invocations} invocations cannot be folded into the dispatch limit"
-        ))
-    })?;
-    let to_u32 = |v: usize, what: &'static str| u32::try_from(v).map_err(|_| Error::SizeOverflow(what));
     let fused = if activation.is_axis_reduction() {
         0
     } else {
         activation_id(activation)
     };
-    let row_origin = (chunk.out_row_start * geom.strides[0]) as i64 - geom.pad[0] as i64 - chunk.in_row_start as i64;
-    let params = ConvUniform {
-        batch: to_u32(chunk.batch_len, "batch")?,
-        in_h: to_u32(chunk.in_rows, "input rows")?,
-        in_w: to_u32(geom.in_w, "input width")?,
-        in_c: to_u32(geom.in_c, "input channels")?,
-        out_h: to_u32(chunk.out_rows, "output rows")?,
-        out_w: to_u32(geom.out_w, "output width")?,
-        filters: to_u32(geom.filters, "filters")?,
-        groups: to_u32(geom.groups, "groups")?,
-        kernel_h: to_u32(geom.kernel[0], "kernel height")?,
-        kernel_w: to_u32(geom.kernel[1], "kernel width")?,
-        stride_h: to_u32(geom.strides[0], "stride")?,
-        stride_w: to_u32(geom.strides[1], "stride")?,
-        dil_h: to_u32(geom.dilation[0], "dilation")?,
-        dil_w: to_u32(geom.dilation[1], "dilation")?,
-        cin_g: to_u32(geom.cin_per_group(), "channels per group")?,
-        f_g: to_u32(geom.filters_per_group(), "filters per group")?,
-        f_tiles: to_u32(geom.filters_per_group().div_ceil(tile.filters as usize), "filter tiles")?,
-        x_tiles: to_u32(geom.out_w.div_ceil(tile.columns as usize), "column tiles")?,
-        channels_first: u32::from(geom.data_format == DataFormat::ChannelsFirst),
-        has_bias: u32::from(weights.bias.is_some()),
-        activation: fused,
-        total: u32::try_from(invocations).map_err(|_| Error::SizeOverflow("invocations"))?,
-        row_origin: i32::try_from(row_origin).map_err(|_| Error::SizeOverflow("row origin"))?,
-        col_origin: i32::try_from(-(geom.pad[2] as i64)).map_err(|_| Error::SizeOverflow("left padding"))?,
+    let has_bias = weights.bias.is_some();
+    let (conv_pipeline, uniform, groups) = match plan.kernel {
+        KernelChoice::Direct(tile) => {
+            let (params, groups) = uniforms::direct(geom, chunk, tile, fused, has_bias)?;
+            (
+                ctx.pipeline(Kernel::ConvDirect(tile))?,
+                buffers::uniform(ctx, "wgpu-conv2d params", &params)?,
+                groups,
+            )
+        }
+        KernelChoice::Igemm { rows, cols } => {
+            let (params, groups) = uniforms::igemm(geom, chunk, rows, cols, fused, has_bias)?;
+            (
+                ctx.pipeline(Kernel::Igemm { rows, cols })?,
+                buffers::uniform(ctx, "wgpu-conv2d params", &params)?,
+                groups,
+            )
+        }
     };
+    let dispatch = fold_dispatch(groups, ctx.limits.max_workgroups_per_dim)
+        .ok_or_else(|| Error::Unsupported(format!("{groups} workgroups cannot be folded into the dispatch limit")))?;
     let out_len = chunk.batch_len * chunk.out_rows * geom.out_w * geom.filters;
-    let conv_pipeline = ctx.pipeline(Kernel::ConvDirect(tile))?;
     let out_buf = buffers::output(ctx, "wgpu-conv2d output", out_len)?;
-    let uniform = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
     let bias = weights.bias.as_ref().unwrap_or(&ctx.dummy);
     let mut encoder = scoped(ctx, || {
         let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -301,8 +286,11 @@ pub(crate) fn encode_chunk(
     } else {
         out_len
     };
-    let lane_dispatch = fold_dispatch(lanes as u64, ctx.limits.max_workgroups_per_dim)
-        .ok_or_else(|| Error::Unsupported(format!("{lanes} lanes cannot be folded into the dispatch limit")))?;
+    let lane_dispatch = fold_dispatch(
+        (lanes as u64).div_ceil(planner::WORKGROUP as u64),
+        ctx.limits.max_workgroups_per_dim,
+    )
+    .ok_or_else(|| Error::Unsupported(format!("{lanes} lanes cannot be folded into the dispatch limit")))?;
     let q = LastAxisUniform {
         lanes: to_u32(lanes, "lanes")?,
         len: to_u32(len, "last axis")?,

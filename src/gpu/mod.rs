@@ -3,10 +3,12 @@
 pub(crate) mod buffers;
 pub(crate) mod context;
 pub(crate) mod conv;
+pub mod igemm_source;
 pub mod params;
 pub mod pipelines;
 pub mod planner;
 mod tensor;
+mod uniforms;
 
 pub use context::{GpuContext, GpuOptions};
 pub use tensor::GpuTensor;

@@ -42,3 +42,33 @@ pub struct LastAxisUniform {
     pub activation: u32,
     pub _pad: u32,
 }
+
+/// One implicit-GEMM dispatch's shape. Mirrors `IgemmParams` in `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct IgemmUniform {
+    pub m: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub in_c4: u32,
+    pub f4: u32,
+    pub groups: u32,
+    pub cin4: u32,
+    pub fg4: u32,
+    pub kernel_h: u32,
+    pub kernel_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub col_tiles: u32,
+    pub tiles: u32,
+    pub has_bias: u32,
+    pub activation: u32,
+    pub row_origin: i32,
+    pub col_origin: i32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::buffers::scoped;
 use crate::gpu::context::GpuContext;
+use crate::gpu::igemm_source;
 use crate::gpu::planner::Tile;
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
@@ -15,6 +16,13 @@ const LAST_AXIS: &str = include_str!("../../shaders/last_axis.wgsl");
 pub enum Kernel {
     /// `conv_direct.wgsl` with a tile.
     ConvDirect(Tile),
+    /// The generated implicit GEMM (`igemm_source.rs`) for a register tile.
+    Igemm {
+        /// Output pixels per workgroup.
+        rows: u32,
+        /// vec4 filter columns per lane.
+        cols: u32,
+    },
     /// `last_axis.wgsl`.
     LastAxis,
 }
@@ -30,8 +38,9 @@ impl Kernel {
     /// The WGSL module text: shared structs and activation math, then the kernel's own file.
     pub fn source(self) -> String {
         let body = match self {
-            Self::ConvDirect(_) => CONV_DIRECT,
-            Self::LastAxis => LAST_AXIS,
+            Self::ConvDirect(_) => CONV_DIRECT.to_string(),
+            Self::Igemm { rows, cols } => igemm_source::body(rows, cols),
+            Self::LastAxis => LAST_AXIS.to_string(),
         };
         format!("{COMMON}\n{ACTIVATION}\n{body}")
     }
@@ -40,13 +49,19 @@ impl Kernel {
     pub fn constants(self) -> Vec<(&'static str, f64)> {
         match self {
             Self::ConvDirect(t) => vec![("TILE_F", t.filters as f64), ("TILE_X", t.columns as f64)],
-            Self::LastAxis => Vec::new(),
+            Self::Igemm { .. } | Self::LastAxis => Vec::new(),
         }
+    }
+
+    /// True when the kernel needs `Features::SUBGROUP`.
+    pub fn needs_subgroups(self) -> bool {
+        matches!(self, Self::Igemm { .. })
     }
 
     fn label(self) -> &'static str {
         match self {
             Self::ConvDirect(_) => "conv_direct",
+            Self::Igemm { .. } => "conv_igemm_subgroup",
             Self::LastAxis => "last_axis",
         }
     }

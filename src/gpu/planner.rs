@@ -18,15 +18,19 @@ pub struct PlanLimits {
     pub max_buffer: u64,
     /// `max_compute_workgroups_per_dimension`.
     pub max_workgroups_per_dim: u32,
+    /// Subgroups of exactly 8 lanes are available (the `SUBGROUP` feature on an adapter such as
+    /// lavapipe): the implicit-GEMM kernel shaped for software adapters can run.
+    pub subgroup8: bool,
 }
 
 impl PlanLimits {
-    /// The limits of a wgpu device.
-    pub fn of(limits: &wgpu::Limits) -> Self {
+    /// The limits of a wgpu device; `subgroup8` from its features and adapter.
+    pub fn of(limits: &wgpu::Limits, subgroup8: bool) -> Self {
         Self {
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
+            subgroup8,
         }
     }
 
@@ -71,11 +75,29 @@ pub struct Dispatch {
     pub y: u32,
 }
 
+/// Which kernel runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KernelChoice {
+    /// `conv_direct.wgsl`: any configuration, any adapter.
+    Direct(Tile),
+    /// The generated implicit GEMM for 8-lane subgroups: `rows` output pixels × `8·4·cols` filters
+    /// per workgroup (channels_last, channels and filters per group multiples of 4).
+    Igemm {
+        /// Output pixels per workgroup (a multiple of 8).
+        rows: u32,
+        /// vec4 filter columns per lane.
+        cols: u32,
+    },
+}
+
+/// Rows per workgroup of the implicit GEMM: 32 keeps llvmpipe's compile under a second.
+pub const IGEMM_ROWS: u32 = 32;
+
 /// What runs and how it is cut up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The direct kernel's tile.
-    pub tile: Tile,
+    /// The kernel.
+    pub kernel: KernelChoice,
     /// The pieces, in order; together they cover every output element exactly once.
     pub chunks: Vec<Chunk>,
 }
@@ -83,12 +105,21 @@ pub struct Plan {
 impl Plan {
     /// One line for logs and tools: the kernel and the split.
     pub fn describe(&self) -> String {
-        format!(
-            "direct conv, tile {}f x {}x, {} chunk(s)",
-            self.tile.filters,
-            self.tile.columns,
-            self.chunks.len()
-        )
+        match self.kernel {
+            KernelChoice::Direct(t) => {
+                format!(
+                    "direct conv, tile {}f x {}x, {} chunk(s)",
+                    t.filters,
+                    t.columns,
+                    self.chunks.len()
+                )
+            }
+            KernelChoice::Igemm { rows, cols } => format!(
+                "implicit GEMM (subgroup broadcast), tile {rows} px x {} f, {} chunk(s)",
+                32 * cols,
+                self.chunks.len()
+            ),
+        }
     }
 }
 
@@ -101,7 +132,19 @@ pub fn choose_tile(g: &Conv2dGeometry) -> Tile {
     Tile { filters, columns }
 }
 
-/// Invocations needed for `chunk` under `tile`.
+/// The kernel for a geometry on an adapter: the implicit GEMM where 8-lane subgroups exist and the
+/// channels fit its vec4 layout, the direct kernel otherwise.
+pub fn choose_kernel(g: &Conv2dGeometry, limits: &PlanLimits) -> KernelChoice {
+    let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
+    let channels_last = g.data_format == crate::config::DataFormat::ChannelsLast;
+    if limits.subgroup8 && channels_last && cin_g % 4 == 0 && f_g % 4 == 0 {
+        let cols = (f_g / 4).div_ceil(8).min(2) as u32;
+        return KernelChoice::Igemm { rows: IGEMM_ROWS, cols };
+    }
+    KernelChoice::Direct(choose_tile(g))
+}
+
+/// Invocations needed for `chunk` under the direct kernel's `tile`.
 pub fn invocations(g: &Conv2dGeometry, tile: Tile, chunk: &Chunk) -> Option<u64> {
     let f_tiles = (g.filters_per_group() as u64).div_ceil(tile.filters as u64);
     let x_tiles = (g.out_w as u64).div_ceil(tile.columns as u64);
@@ -112,9 +155,28 @@ pub fn invocations(g: &Conv2dGeometry, tile: Tile, chunk: &Chunk) -> Option<u64>
         .checked_mul(g.groups as u64)
 }
 
-/// Folds `invocations` into a 2-D workgroup grid within `max_per_dim`, or None when it cannot fit.
-pub fn fold_dispatch(invocations: u64, max_per_dim: u32) -> Option<Dispatch> {
-    let groups = invocations.div_ceil(WORKGROUP as u64);
+/// Column tiles per group of the implicit GEMM.
+pub fn igemm_col_tiles(g: &Conv2dGeometry, cols: u32) -> u64 {
+    ((g.filters_per_group() / 4) as u64).div_ceil(8 * cols as u64)
+}
+
+/// Workgroups needed for `chunk` under `kernel`.
+pub fn workgroups(g: &Conv2dGeometry, kernel: KernelChoice, chunk: &Chunk) -> Option<u64> {
+    match kernel {
+        KernelChoice::Direct(tile) => Some(invocations(g, tile, chunk)?.div_ceil(WORKGROUP as u64)),
+        KernelChoice::Igemm { rows, cols } => {
+            let m = (chunk.batch_len as u64)
+                .checked_mul(chunk.out_rows as u64)?
+                .checked_mul(g.out_w as u64)?;
+            m.div_ceil(rows as u64)
+                .checked_mul(g.groups as u64)?
+                .checked_mul(igemm_col_tiles(g, cols))
+        }
+    }
+}
+
+/// Folds `groups` workgroups into a 2-D grid within `max_per_dim`, or None when it cannot fit.
+pub fn fold_dispatch(groups: u64, max_per_dim: u32) -> Option<Dispatch> {
     if groups == 0 {
         return Some(Dispatch { x: 0, y: 0 });
     }
@@ -158,7 +220,7 @@ fn largest_fitting(max: usize, fits: impl Fn(usize) -> bool) -> usize {
 /// [`Error::Unsupported`] naming the limit when even one output row of one image (or the kernel)
 /// cannot fit, or the dispatch cannot be folded.
 pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
-    let tile = choose_tile(g);
+    let kernel = choose_kernel(g, limits);
     let max_bytes = limits.max_tensor_bytes();
     let unsupported = |what: String| {
         Error::Unsupported(format!(
@@ -174,27 +236,25 @@ pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
     let out_image = out_row * g.out_h as u64;
     let mut chunks = Vec::new();
     if g.batch == 0 || g.out_h == 0 || g.out_w == 0 {
-        return Ok(Plan { tile, chunks });
+        return Ok(Plan { kernel, chunks });
     }
-    let max_invocations =
-        limits.max_workgroups_per_dim.max(1) as u64 * limits.max_workgroups_per_dim.max(1) as u64 * WORKGROUP as u64;
-    let per_image = invocations(
-        g,
-        tile,
-        &Chunk {
+    // Workgroups of one dispatch: within the folded grid, and with u32 invocation indices.
+    let max_groups = (limits.max_workgroups_per_dim.max(1) as u64)
+        .pow(2)
+        .min(u32::MAX as u64 / WORKGROUP as u64);
+    let groups_for = |batch_len: usize, out_rows: usize| {
+        let chunk = Chunk {
             batch_start: 0,
-            batch_len: 1,
+            batch_len,
             out_row_start: 0,
-            out_rows: g.out_h,
+            out_rows,
             in_row_start: 0,
-            in_rows: g.in_h,
-        },
-    )
-    .ok_or(Error::SizeOverflow("invocation count"))?;
-    // u32 indices in the shaders: keep each binding under 2^32 bytes' worth of elements too.
-    let index_cap = u32::MAX as u64;
+            in_rows: 0,
+        };
+        workgroups(g, kernel, &chunk).unwrap_or(u64::MAX)
+    };
     let fits_images = |n: u64| {
-        n * in_image <= max_bytes && n * out_image <= max_bytes && n * per_image <= max_invocations.min(index_cap)
+        n * in_image <= max_bytes && n * out_image <= max_bytes && groups_for(n as usize, g.out_h) <= max_groups
     };
     if fits_images(1) {
         let per = largest_fitting(g.batch, |n| fits_images(n as u64));
@@ -209,15 +269,14 @@ pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
                 in_rows: g.in_h,
             });
         }
-        return Ok(Plan { tile, chunks });
+        return Ok(Plan { kernel, chunks });
     }
     // One image is too large: bands of output rows, each with the input rows it reads.
-    let row_invocations = per_image / g.out_h as u64;
     let fits_rows = |rows: usize, out_start: usize| {
         let (_, in_rows) = input_rows(g, out_start, rows);
         (in_rows * g.in_w * g.in_c) as u64 * 4 <= max_bytes
             && rows as u64 * out_row <= max_bytes
-            && rows as u64 * row_invocations <= max_invocations.min(index_cap)
+            && groups_for(1, rows) <= max_groups
     };
     for n in 0..g.batch {
         let mut start = 0;
@@ -244,7 +303,7 @@ pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
             start += rows;
         }
     }
-    Ok(Plan { tile, chunks })
+    Ok(Plan { kernel, chunks })
 }
 
 #[cfg(test)]
@@ -290,7 +349,7 @@ mod tests {
                 in_bytes <= limits.max_tensor_bytes() && out_bytes <= limits.max_tensor_bytes(),
                 "{c:?}"
             );
-            let d = fold_dispatch(invocations(g, plan.tile, c).unwrap(), limits.max_workgroups_per_dim).unwrap();
+            let d = fold_dispatch(workgroups(g, plan.kernel, c).unwrap(), limits.max_workgroups_per_dim).unwrap();
             assert!(d.x <= limits.max_workgroups_per_dim && d.y <= limits.max_workgroups_per_dim);
             // The band holds every input row its outputs read.
             let (start, len) = input_rows(g, c.out_row_start, c.out_rows);
@@ -305,11 +364,13 @@ mod tests {
         let tiny = PlanLimits {
             max_binding: 64 * 1024,
             max_buffer: 256 * 1024,
+            subgroup8: false,
             max_workgroups_per_dim: 8,
         };
         let roomy = PlanLimits {
             max_binding: 128 << 20,
             max_buffer: 256 << 20,
+            subgroup8: false,
             max_workgroups_per_dim: 65535,
         };
         for (shape, k, s, d, f, groups, padding) in [
@@ -328,13 +389,14 @@ mod tests {
 
     #[test]
     fn folds_and_refusals() {
-        assert_eq!(fold_dispatch(64 * 70_000, 65535), Some(Dispatch { x: 65535, y: 2 }));
-        assert_eq!(fold_dispatch(64 * 65, 8), None);
+        assert_eq!(fold_dispatch(70_000, 65535), Some(Dispatch { x: 65535, y: 2 }));
+        assert_eq!(fold_dispatch(65, 8), None);
         assert_eq!(fold_dispatch(0, 8), Some(Dispatch { x: 0, y: 0 }));
         let g = geometry([1, 8, 8, 512], 3, 1, 1, 512, 1, Padding::Same);
         let tiny = PlanLimits {
             max_binding: 64 * 1024,
             max_buffer: 64 * 1024,
+            subgroup8: false,
             max_workgroups_per_dim: 8,
         };
         let err = plan(&g, &tiny).unwrap_err();

@@ -1,0 +1,187 @@
+//! Benchmarks every standard shape (`../shared/bench/shapes.json`) as a Keras layer and writes the
+//! peers' JSON format.
+//!
+//! `cargo run --release --example bench -- --shapes ../shared/bench/shapes.json --out results.json
+//!  [--device gpu|cpu] [--only NAME,...] [--runs N]`
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuTensor, Tensor};
+
+struct Shape {
+    name: String,
+    n: usize,
+    h: usize,
+    w: usize,
+    cin: usize,
+    cout: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+    padding: String,
+}
+
+fn shapes(path: &str) -> Result<Vec<Shape>> {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?)?;
+    let get = |s: &Value, k: &str| {
+        s[k].as_u64()
+            .map(|v| v as usize)
+            .with_context(|| format!("shape field {k}"))
+    };
+    v["shapes"]
+        .as_array()
+        .context("no `shapes` array")?
+        .iter()
+        .map(|s| {
+            Ok(Shape {
+                name: s["name"].as_str().context("name")?.to_string(),
+                n: get(s, "n")?,
+                h: get(s, "h")?,
+                w: get(s, "w")?,
+                cin: get(s, "cin")?,
+                cout: get(s, "cout")?,
+                k: get(s, "k")?,
+                stride: get(s, "stride")?,
+                dilation: get(s, "dilation")?,
+                groups: get(s, "groups")?,
+                padding: s["padding"].as_str().context("padding")?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Uniform(-1, 1) from a fixed seed: benchmarks run on random data, never zeros.
+fn random(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..len)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn layer(s: &Shape) -> Result<Conv2d> {
+    let config = Conv2dConfig::builder(s.cout as i64, s.k as i64)
+        .strides(s.stride as i64)
+        .dilation_rate(s.dilation as i64)
+        .groups(s.groups as i64)
+        .padding(&s.padding)
+        .name(&s.name)
+        .build()?;
+    let kernel = Tensor::new(
+        [s.k, s.k, s.cin / s.groups, s.cout],
+        random(s.k * s.k * s.cin / s.groups * s.cout, 1),
+    )?;
+    let bias = Tensor::new([s.cout], random(s.cout, 2))?;
+    Ok(Conv2d::with_weights(config, kernel, Some(bias))?)
+}
+
+/// Times `call` after a warm-up of at least 3 calls and 1 s; at least `runs` calls and 2 s.
+fn time(runs: usize, mut call: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
+    let start = Instant::now();
+    let mut warm = 0;
+    while warm < 3 || start.elapsed() < Duration::from_secs(1) {
+        call()?;
+        warm += 1;
+    }
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while samples.len() < runs || (start.elapsed() < Duration::from_secs(2) && samples.len() < 200) {
+        let t = Instant::now();
+        call()?;
+        samples.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok((samples[samples.len() / 2], samples[0]))
+}
+
+fn main() -> Result<()> {
+    let mut shapes_path = "../shared/bench/shapes.json".to_string();
+    let mut out = None;
+    let mut device_name = "gpu".to_string();
+    let mut only: Option<Vec<String>> = None;
+    let mut runs = 10;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut v = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--shapes" => shapes_path = v()?,
+            "--out" => out = Some(v()?),
+            "--device" => device_name = v()?,
+            "--only" => only = Some(v()?.split(',').map(str::to_string).collect()),
+            "--runs" => runs = v()?.parse().context("--runs")?,
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    let device = match device_name.as_str() {
+        "gpu" => Device::gpu()?,
+        "cpu" => Device::cpu(),
+        other => bail!("--device must be gpu or cpu; received {other:?}"),
+    };
+    println!("device: {}", device.describe());
+    println!(
+        "{:<14} {:>7} {:>10} {:>10} {:>9} {:>10}  kernel",
+        "shape", "GFLOP", "median ms", "min ms", "GFLOP/s", "first ms"
+    );
+    let mut results = Vec::new();
+    for s in shapes(&shapes_path)? {
+        if only.as_ref().is_some_and(|o| !o.contains(&s.name)) {
+            continue;
+        }
+        let layer = layer(&s)?;
+        let shape = [s.n, s.h, s.w, s.cin];
+        let input = Tensor::new(shape, random(shape.iter().product(), 3))?;
+        let flops = layer.geometry(&shape)?.flops();
+        let kernel = layer.describe_plan(&device, &shape)?;
+        let (first_ms, (median, min)) = match &device {
+            Device::Gpu(ctx) => {
+                let resident = GpuTensor::upload(ctx, &input)?;
+                let t = Instant::now();
+                layer.forward_gpu(&resident)?;
+                ctx.wait_idle()?;
+                let first = t.elapsed().as_secs_f64() * 1e3;
+                (
+                    first,
+                    time(runs, || {
+                        layer.forward_gpu(&resident)?;
+                        Ok(ctx.wait_idle()?)
+                    })?,
+                )
+            }
+            Device::Cpu => {
+                let t = Instant::now();
+                layer.forward(&input)?;
+                (
+                    t.elapsed().as_secs_f64() * 1e3,
+                    time(runs.min(3), || Ok(layer.forward(&input).map(drop)?))?,
+                )
+            }
+        };
+        let gflop = flops as f64 / 1e9;
+        println!(
+            "{:<14} {:>7.3} {:>10.3} {:>10.3} {:>9.2} {:>10.1}  {kernel}",
+            s.name,
+            gflop,
+            median,
+            min,
+            gflop / median * 1e3,
+            first_ms
+        );
+        results.push(json!({
+            "shape": s.name, "median_ms": median, "min_ms": min,
+            "gflops_median": gflop / median * 1e3, "gflops_min": gflop / min * 1e3,
+            "flops": flops, "kernel": kernel, "first_call_ms": first_ms,
+        }));
+    }
+    if let Some(out) = out {
+        let doc = json!({"peer": "wgpu-conv2d", "device": device.describe(), "results": results});
+        std::fs::write(&out, serde_json::to_string_pretty(&doc)?).with_context(|| format!("cannot write {out}"))?;
+        println!("wrote {out}");
+    }
+    Ok(())
+}
