@@ -91,7 +91,7 @@ pub enum KernelChoice {
 }
 
 /// Rows per workgroup of the implicit GEMM: 32 keeps llvmpipe's compile under a second.
-pub const IGEMM_ROWS: u32 = 32;
+pub const IGEMM_ROWS: u32 = 64;
 
 /// What runs and how it is cut up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +138,7 @@ pub fn choose_kernel(g: &Conv2dGeometry, limits: &PlanLimits) -> KernelChoice {
     let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
     let channels_last = g.data_format == crate::config::DataFormat::ChannelsLast;
     if limits.subgroup8 && channels_last && cin_g % 4 == 0 && f_g % 4 == 0 {
-        let cols = (f_g / 4).div_ceil(8).min(2) as u32;
+        let cols = (f_g / 4).div_ceil(8).min(4) as u32;
         return KernelChoice::Igemm { rows: IGEMM_ROWS, cols };
     }
     KernelChoice::Direct(choose_tile(g))
