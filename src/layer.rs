@@ -32,6 +32,9 @@ struct Lora {
 
 static NEXT_WEIGHTS_VERSION: AtomicU64 = AtomicU64::new(1);
 
+/// Says once per process that non-finite data sent a GPU call to the CPU path.
+static NON_FINITE_NOTICE: std::sync::Once = std::sync::Once::new();
+
 /// A fresh version number: GPU copies of weights with an older one are stale.
 fn next_version() -> u64 {
     NEXT_WEIGHTS_VERSION.fetch_add(1, Ordering::Relaxed)
@@ -445,6 +448,9 @@ impl Conv2d {
     /// `activation(conv(x, kernel) + bias)` on `device`: the CPU reference path or a GPU.
     /// On a GPU the weights are uploaded once per device and re-uploaded only when they change.
     ///
+    /// Non-finite values: a GPU call whose input or weights hold NaN or ±Inf runs on the CPU
+    /// reference path instead (said once per process), so NaN and Inf propagate exactly as in Keras.
+    ///
     /// # Errors
     /// As [`Conv2d::forward`], plus the GPU's errors ([`Error::Gpu`], [`Error::DeviceLost`],
     /// [`Error::Timeout`], [`Error::OutOfMemory`], [`Error::Unsupported`] for a limit it cannot split).
@@ -455,13 +461,23 @@ impl Conv2d {
         let out_shape = self.compute_output_shape(input.shape())?;
         let geometry = self.geometry(input.shape())?;
         let weights = self.gpu_weights(ctx)?;
+        // WGSL lets drivers assume finite math, so NaN/Inf would give unspecified results there:
+        // such calls run on the CPU reference path, which propagates them as Keras does.
+        if !weights.finite || !input.data().iter().all(|v| v.is_finite()) {
+            NON_FINITE_NOTICE.call_once(|| {
+                eprintln!("wgpu-conv2d: non-finite values in a layer's input or weights: running it on the CPU path")
+            });
+            return self.forward(input);
+        }
         let (values, shape) = gpu_conv::run(ctx, &geometry, self.config.activation, input.data(), &weights)?;
         debug_assert_eq!(shape, out_shape);
         Tensor::new(shape, values)
     }
 
     /// The forward pass on a resident tensor: the output stays on the same device, so a chain of
-    /// layers runs with one upload and one readback.
+    /// layers runs with one upload and one readback. Resident data is not scanned: NaN or ±Inf in
+    /// it give unspecified values (WGSL's finite-math assumption); use [`Conv2d::forward_on`] for
+    /// data that may hold them.
     ///
     /// # Errors
     /// As [`Conv2d::forward_on`]; [`Error::Unsupported`] when the call would need splitting.

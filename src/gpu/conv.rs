@@ -18,6 +18,8 @@ use crate::gpu::uniforms::{self, to_u32};
 pub(crate) struct GpuWeights {
     pub context_id: u64,
     pub version: u64,
+    /// Every kernel and bias value is finite (the GPU path assumes finite math).
+    pub finite: bool,
     kernel: wgpu::Buffer,
     bias: Option<wgpu::Buffer>,
 }
@@ -32,9 +34,11 @@ impl GpuWeights {
                 ctx.limits.max_tensor_bytes()
             )));
         }
+        let finite = kernel.iter().chain(bias.unwrap_or(&[])).all(|v| v.is_finite());
         Ok(Self {
             context_id: ctx.id,
             version,
+            finite,
             kernel: buffers::upload(ctx, "wgpu-conv2d kernel", kernel, wgpu::BufferUsages::empty())?,
             bias: bias
                 .map(|b| buffers::upload(ctx, "wgpu-conv2d bias", b, wgpu::BufferUsages::empty()))

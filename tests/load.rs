@@ -1,0 +1,170 @@
+//! Load (TESTING.md B4): repeated calls, shared devices and layers across threads, a long chain.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestRng;
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuTensor, Tensor};
+
+fn random_layer(rng: &mut TestRng, cin: usize, f: usize, k: usize, stride: usize, groups: usize, act: &str) -> Conv2d {
+    let config = Conv2dConfig::builder(f as i64, k as i64)
+        .strides(stride as i64)
+        .padding("same")
+        .groups(groups as i64)
+        .activation(act)
+        .build()
+        .unwrap();
+    let kernel = Tensor::new(
+        [k, k, cin / groups, f],
+        (0..k * k * cin / groups * f).map(|_| rng.sym() * 0.5).collect(),
+    )
+    .unwrap();
+    let bias = Tensor::new([f], (0..f).map(|_| rng.sym() * 0.1).collect()).unwrap();
+    Conv2d::with_weights(config, kernel, Some(bias)).unwrap()
+}
+
+#[test]
+fn layers_contexts_and_tensors_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Conv2d>();
+    assert_send_sync::<GpuContext>();
+    assert_send_sync::<GpuTensor>();
+    assert_send_sync::<Device>();
+    assert_send_sync::<wgpu_conv2d::Error>();
+}
+
+/// Live buffers, bind groups and pipelines of a device.
+fn counts(ctx: &GpuContext) -> [isize; 4] {
+    let c = ctx.device().get_internal_counters().hal;
+    [
+        c.buffers.read(),
+        c.bind_groups.read(),
+        c.compute_pipelines.read(),
+        c.buffer_memory.read(),
+    ]
+}
+
+#[test]
+fn thousand_calls_are_bitwise_identical_with_flat_resource_counts() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let ctx = GpuContext::new(&wgpu_conv2d::GpuOptions::default()).unwrap(); // its own counters
+    let device = Device::Gpu(ctx.clone());
+    let mut rng = TestRng(0x1000);
+    let layer = random_layer(&mut rng, 8, 8, 3, 1, 1, "relu");
+    let x = Tensor::new([1, 12, 12, 8], (0..12 * 12 * 8).map(|_| rng.sym()).collect()).unwrap();
+    let first = layer.forward_on(&device, &x).unwrap();
+    ctx.wait_idle().unwrap();
+    let baseline = counts(&ctx);
+    assert!(
+        baseline[0] > 0,
+        "wgpu counters are not enabled: the test could not fail"
+    );
+    let mut times = Vec::new();
+    for i in 0..1000 {
+        let t = std::time::Instant::now();
+        let y = layer.forward_on(&device, &x).unwrap();
+        times.push(t.elapsed().as_secs_f64());
+        assert!(y == first, "call {i} differs from the first");
+    }
+    ctx.wait_idle().unwrap();
+    assert_eq!(counts(&ctx), baseline, "buffers, bind groups, pipelines, buffer memory");
+    let p99 = |s: &[f64]| {
+        let mut v = s.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() * 99 / 100]
+    };
+    let (early, late) = (p99(&times[..100]), p99(&times[900..]));
+    println!("p99 first 10%: {:.3} ms, last 10%: {:.3} ms", early * 1e3, late * 1e3);
+    assert!(late <= 1.5 * early.max(0.5e-3), "latency grew: {early} -> {late}");
+}
+
+#[test]
+fn threads_sharing_one_device_and_one_layer_match_one_thread() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let device = Device::Gpu(ctx);
+    let mut rng = TestRng(0x7EAD);
+    let layers: Vec<Arc<Conv2d>> = (0..8)
+        .map(|i| Arc::new(random_layer(&mut rng, 4, 8, 3, 1 + i % 2, 1 + (i % 2) * 3, "gelu")))
+        .collect();
+    let inputs: Vec<Tensor> = (0..8)
+        .map(|_| Tensor::new([2, 10, 9, 4], (0..720).map(|_| rng.sym()).collect()).unwrap())
+        .collect();
+    let single: Vec<Tensor> = layers
+        .iter()
+        .zip(&inputs)
+        .map(|(l, x)| l.forward_on(&device, x).unwrap())
+        .collect();
+    for threads in [2usize, 4, 8] {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (layer, x, device) = (layers[t].clone(), &inputs[t], &device);
+                    s.spawn(move || (0..5).map(|_| layer.forward_on(device, x).unwrap()).collect::<Vec<_>>())
+                })
+                .collect();
+            for (t, h) in handles.into_iter().enumerate() {
+                for y in h.join().unwrap() {
+                    assert!(y == single[t], "{threads} threads: thread {t} differs");
+                }
+            }
+        });
+    }
+    // Four threads sharing one layer (its GPU weight cache included).
+    let shared = Arc::new(random_layer(&mut rng, 4, 8, 3, 1, 1, "tanh"));
+    let want = shared.forward_on(&device, &inputs[0]).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let (layer, device, x, want) = (shared.clone(), &device, &inputs[0], &want);
+            s.spawn(move || {
+                for _ in 0..5 {
+                    assert!(layer.forward_on(device, x).unwrap() == *want);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn fifty_layer_chain_checked_layer_by_layer() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let device = Device::Gpu(ctx);
+    let mut rng = TestRng(0x50);
+    // The standard shapes' kinds at a quarter of their spatial size (CI time on lavapipe): stem 7x7/2,
+    // 3x3, 1x1, depthwise, grouped 32, dilated, cycled through 50 layers.
+    let mut x = Tensor::new([1, 56, 56, 4], (0..56 * 56 * 4).map(|_| rng.sym()).collect()).unwrap();
+    let (mut worst, mut checked) = (0.0f64, 0);
+    for i in 0..50 {
+        let c = *x.shape().last().unwrap();
+        let h = x.shape()[1];
+        let layer = match i % 6 {
+            0 if h >= 14 => random_layer(&mut rng, c, 32, 7, 2, 1, "relu"),
+            1 => random_layer(&mut rng, c, 32, 3, 1, 1, "relu"),
+            2 => random_layer(&mut rng, c, 64, 1, 1, 1, "linear"),
+            3 => random_layer(&mut rng, c, c, 3, 1, c, "relu6"),
+            4 => random_layer(&mut rng, c, 64, 3, 1, 32.min(c), "silu"),
+            _ => {
+                let config = Conv2dConfig::builder(32, 3)
+                    .padding("same")
+                    .dilation_rate(2)
+                    .activation("tanh")
+                    .use_bias(false)
+                    .build()
+                    .unwrap();
+                let kernel = Tensor::new([3, 3, c, 32], (0..9 * c * 32).map(|_| rng.sym() * 0.2).collect()).unwrap();
+                Conv2d::with_weights(config, kernel, None).unwrap()
+            }
+        };
+        let y = layer.forward_on(&device, &x).unwrap();
+        // Teacher forcing: the CPU reference runs on the same (GPU-produced) input.
+        let want = layer.forward(&x).unwrap();
+        let err = common::relative_error(&y, &want);
+        assert!(err < 1e-5, "layer {i}: relative error {err:e}");
+        worst = worst.max(err);
+        checked += 1;
+        x = y;
+    }
+    println!("{checked} layers; worst per-layer relative error {worst:e}");
+}
