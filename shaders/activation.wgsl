@@ -77,3 +77,7 @@ fn activate(x: f32, kind: u32) -> f32 {
         default: { return x; }
     }
 }
+
+fn activate4(v: vec4<f32>, kind: u32) -> vec4<f32> {
+    return vec4<f32>(activate(v.x, kind), activate(v.y, kind), activate(v.z, kind), activate(v.w, kind));
+}

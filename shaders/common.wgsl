@@ -24,3 +24,9 @@ struct IgemmParams {
     col_tiles: u32, tiles: u32, has_bias: u32, activation: u32,
     row_origin: i32, col_origin: i32, _pad0: u32, _pad1: u32,
 }
+
+// The channel-padding pass: `pixels` pixels of `in_c` channels become `c4` vec4s each.
+// Kept in sync with `PadUniform` in src/gpu/params.rs.
+struct PadParams {
+    pixels: u32, in_c: u32, c4: u32, _pad: u32,
+}

@@ -524,7 +524,19 @@ impl Conv2d {
             return Ok(w.clone());
         }
         let kernel = self.kernel()?;
-        let uploaded = Arc::new(GpuWeights::upload(ctx, version, kernel.data(), self.bias()?)?);
+        let shape: [usize; 4] = kernel
+            .shape()
+            .try_into()
+            .map_err(|_| Error::SizeOverflow("kernel rank"))?;
+        let groups = self.config.groups as usize;
+        let uploaded = Arc::new(GpuWeights::upload(
+            ctx,
+            version,
+            kernel.data(),
+            shape,
+            groups,
+            self.bias()?,
+        )?);
         *cache = Some(uploaded.clone());
         Ok(uploaded)
     }

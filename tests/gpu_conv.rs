@@ -514,3 +514,81 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
         assert!(kernels.keys().any(|k| k.starts_with("implicit GEMM")), "{kernels:?}");
     }
 }
+
+/// Runs generated problems built by `make` and reports which kernels the planner chose.
+fn kernel_sweep(
+    seed: u64,
+    rounds: usize,
+    make: impl Fn(&mut TestRng, usize) -> Problem,
+) -> std::collections::BTreeMap<String, usize> {
+    let ctx = common::gpu::gpu().unwrap();
+    let device = Device::Gpu(ctx.clone());
+    let mut rng = TestRng(seed);
+    let mut kernels = std::collections::BTreeMap::new();
+    for round in 0..rounds {
+        let p = make(&mut rng, round);
+        let cg = p.c / p.groups;
+        let exact = round % 2 == 0;
+        let draw = |rng: &mut TestRng| if exact { rng.int(-3, 3) as f32 } else { rng.sym() };
+        let case = Case {
+            p,
+            channels_first: false,
+            bias: round % 3 != 1,
+            activation: if exact {
+                Activation::Linear
+            } else {
+                [Activation::Relu6, Activation::Mish, Activation::LogSoftmax][round % 3]
+            },
+            x: (0..p.n * p.h * p.w * p.c).map(|_| draw(&mut rng)).collect(),
+            k: (0..p.kh * p.kw * cg * p.f).map(|_| draw(&mut rng)).collect(),
+            b: (0..p.f).map(|_| draw(&mut rng)).collect(),
+        };
+        if let Ok(geometry) = case.layer().geometry(case.input().shape()) {
+            let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &ctx.plan_limits()).unwrap();
+            *kernels
+                .entry(plan.describe().split(',').next().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+        run_case(&device, &case, exact);
+    }
+    kernels
+}
+
+#[test]
+fn depthwise_path_matches_the_oracle() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let kernels = kernel_sweep(0xD3, 16, |rng, _| {
+        let c = 4 * rng.int(1, 3) as usize;
+        let mut p = Problem::random(rng, 1);
+        (p.c, p.f, p.groups) = (c, c, c);
+        if p.sh.max(p.sw) > 1 {
+            (p.dh, p.dw) = (1, 1);
+        }
+        p
+    });
+    println!("kernels used: {kernels:?}");
+    assert!(kernels.keys().any(|k| k.starts_with("depthwise")), "{kernels:?}");
+}
+
+#[test]
+fn channel_padded_path_matches_the_oracle() {
+    let Some(ctx) = common::gpu::gpu() else { return };
+    let kernels = kernel_sweep(0xC3, 12, |rng, _| {
+        let mut p = Problem::random(rng, 1);
+        (p.c, p.f, p.groups) = (
+            [1usize, 2, 3, 5, 7][rng.int(0, 4) as usize],
+            4 * rng.int(1, 3) as usize,
+            1,
+        );
+        if p.sh.max(p.sw) > 1 {
+            (p.dh, p.dw) = (1, 1);
+        }
+        p
+    });
+    println!("kernels used: {kernels:?}");
+    if ctx.plan_limits().subgroup8 {
+        assert!(kernels.keys().any(|k| k.starts_with("channels padded")), "{kernels:?}");
+    }
+}

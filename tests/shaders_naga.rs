@@ -1,7 +1,7 @@
 //! Every shader variant parses and validates with naga (no GPU needed), and the uniform structs
 //! have the size naga computes for their WGSL twins.
 
-use wgpu_conv2d::gpu::params::{ConvUniform, IgemmUniform, LastAxisUniform};
+use wgpu_conv2d::gpu::params::{ConvUniform, IgemmUniform, LastAxisUniform, PadUniform};
 use wgpu_conv2d::gpu::pipelines::Kernel;
 use wgpu_conv2d::gpu::planner::{Tile, MAX_TILE};
 
@@ -43,7 +43,7 @@ fn all_variants() -> Vec<Kernel> {
         rows: wgpu_conv2d::gpu::planner::IGEMM_ROWS,
         cols,
     }));
-    v.push(Kernel::LastAxis);
+    v.extend([Kernel::Depthwise, Kernel::PadChannels, Kernel::LastAxis]);
     v
 }
 
@@ -71,4 +71,5 @@ fn uniform_structs_match_wgsl_layout() {
         std::mem::size_of::<LastAxisUniform>()
     );
     assert_eq!(size_of("IgemmParams") as usize, std::mem::size_of::<IgemmUniform>());
+    assert_eq!(size_of("PadParams") as usize, std::mem::size_of::<PadUniform>());
 }

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
 use crate::gpu::buffers::{self, scoped};
 use crate::gpu::context::GpuContext;
-use crate::gpu::params::LastAxisUniform;
+use crate::gpu::params::{LastAxisUniform, PadUniform};
 use crate::gpu::pipelines::Kernel;
 use crate::gpu::planner::{self, fold_dispatch, Chunk, KernelChoice, Plan};
 use crate::gpu::uniforms::{self, to_u32};
@@ -21,12 +21,22 @@ pub(crate) struct GpuWeights {
     /// Every kernel and bias value is finite (the GPU path assumes finite math).
     pub finite: bool,
     kernel: wgpu::Buffer,
+    /// For `groups = 1` layers whose channels are not a multiple of 4: the kernel with zero rows
+    /// added up to a multiple of 4 channels, for the channel-padded implicit GEMM.
+    kernel_padded: Option<wgpu::Buffer>,
     bias: Option<wgpu::Buffer>,
 }
 
 impl GpuWeights {
-    /// Uploads the (LoRA-merged) kernel and the bias.
-    pub(crate) fn upload(ctx: &GpuContext, version: u64, kernel: &[f32], bias: Option<&[f32]>) -> Result<Self> {
+    /// Uploads the (LoRA-merged) HWIO kernel of `shape` and the bias.
+    pub(crate) fn upload(
+        ctx: &GpuContext,
+        version: u64,
+        kernel: &[f32],
+        shape: [usize; 4],
+        groups: usize,
+        bias: Option<&[f32]>,
+    ) -> Result<Self> {
         let kernel_bytes = kernel.len() as u64 * 4;
         if kernel_bytes > ctx.limits.max_tensor_bytes() {
             return Err(Error::Unsupported(format!(
@@ -40,11 +50,35 @@ impl GpuWeights {
             version,
             finite,
             kernel: buffers::upload(ctx, "wgpu-conv2d kernel", kernel, wgpu::BufferUsages::empty())?,
+            kernel_padded: if groups == 1 && !shape[2].is_multiple_of(4) {
+                let padded = pad_kernel_channels(kernel, shape);
+                Some(buffers::upload(
+                    ctx,
+                    "wgpu-conv2d kernel (padded)",
+                    &padded,
+                    wgpu::BufferUsages::empty(),
+                )?)
+            } else {
+                None
+            },
             bias: bias
                 .map(|b| buffers::upload(ctx, "wgpu-conv2d bias", b, wgpu::BufferUsages::empty()))
                 .transpose()?,
         })
     }
+}
+
+/// An HWIO kernel with its input-channel axis padded with zeros to a multiple of 4.
+fn pad_kernel_channels(kernel: &[f32], [kh, kw, cin, f]: [usize; 4]) -> Vec<f32> {
+    let c4 = cin.div_ceil(4) * 4;
+    let mut out = vec![0.0; kh * kw * c4 * f];
+    for tap in 0..kh * kw {
+        for c in 0..cin {
+            let (src, dst) = ((tap * cin + c) * f, (tap * c4 + c) * f);
+            out[dst..dst + f].copy_from_slice(&kernel[src..src + f]);
+        }
+    }
+    out
 }
 
 /// The id the shaders use for an activation (`activate()` in activation.wgsl, `last_axis.wgsl`).
@@ -227,55 +261,86 @@ pub(crate) fn encode_chunk(
         activation_id(activation)
     };
     let has_bias = weights.bias.is_some();
-    let (conv_pipeline, uniform, groups) = match plan.kernel {
-        KernelChoice::Direct(tile) => {
-            let (params, groups) = uniforms::direct(geom, chunk, tile, fused, has_bias)?;
-            (
-                ctx.pipeline(Kernel::ConvDirect(tile))?,
-                buffers::uniform(ctx, "wgpu-conv2d params", &params)?,
-                groups,
-            )
-        }
-        KernelChoice::Igemm { rows, cols } => {
-            let (params, groups) = uniforms::igemm(geom, chunk, rows, cols, fused, has_bias)?;
-            (
-                ctx.pipeline(Kernel::Igemm { rows, cols })?,
-                buffers::uniform(ctx, "wgpu-conv2d params", &params)?,
-                groups,
-            )
-        }
-    };
-    let dispatch = fold_dispatch(groups, ctx.limits.max_workgroups_per_dim)
-        .ok_or_else(|| Error::Unsupported(format!("{groups} workgroups cannot be folded into the dispatch limit")))?;
     let out_len = chunk.batch_len * chunk.out_rows * geom.out_w * geom.filters;
     let out_buf = buffers::output(ctx, "wgpu-conv2d output", out_len)?;
     let bias = weights.bias.as_ref().unwrap_or(&ctx.dummy);
     let mut encoder = scoped(ctx, || {
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("wgpu-conv2d conv"),
-            layout: &conv_pipeline.get_bind_group_layout(0),
-            entries: &[
-                entry(0, &uniform),
-                entry(1, input_buf),
-                entry(2, &weights.kernel),
-                entry(3, bias),
-                entry(4, &out_buf),
-            ],
-        });
-        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-conv2d"),
-        });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("conv"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&conv_pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(dispatch.x, dispatch.y, 1);
-        }
-        encoder
+        })
     })?;
+    match plan.kernel {
+        KernelChoice::Direct(tile) => {
+            let (params, groups) = uniforms::direct(geom, chunk, tile, fused, has_bias)?;
+            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
+            record(
+                ctx,
+                &mut encoder,
+                Kernel::ConvDirect(tile),
+                &[&u, input_buf, &weights.kernel, bias, &out_buf],
+                groups,
+            )?;
+        }
+        KernelChoice::Depthwise => {
+            let (params, groups) = uniforms::depthwise(geom, chunk, fused, has_bias)?;
+            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
+            record(
+                ctx,
+                &mut encoder,
+                Kernel::Depthwise,
+                &[&u, input_buf, &weights.kernel, bias, &out_buf],
+                groups,
+            )?;
+        }
+        KernelChoice::Igemm { rows, cols } => {
+            let (params, groups) = uniforms::igemm(geom, chunk, rows, cols, fused, has_bias, None)?;
+            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
+            let kernel = Kernel::Igemm { rows, cols };
+            record(
+                ctx,
+                &mut encoder,
+                kernel,
+                &[&u, input_buf, &weights.kernel, bias, &out_buf],
+                groups,
+            )?;
+        }
+        KernelChoice::IgemmPadded { rows, cols } => {
+            // Few input channels: pad them to a multiple of 4 on the device, then the vec4 GEMM
+            // with the kernel uploaded padded (zero rows for the added channels).
+            let c4 = geom.in_c.div_ceil(4);
+            let pixels = chunk.batch_len * chunk.in_rows * geom.in_w;
+            let padded = buffers::output(ctx, "wgpu-conv2d padded input", pixels * c4 * 4)?;
+            let pad = PadUniform {
+                pixels: to_u32(pixels, "pixels")?,
+                in_c: to_u32(geom.in_c, "channels")?,
+                c4: to_u32(c4, "channels")?,
+                _pad: 0,
+            };
+            let pu = buffers::uniform(ctx, "wgpu-conv2d pad params", &pad)?;
+            let pad_groups = ((pixels * c4) as u64).div_ceil(planner::WORKGROUP as u64);
+            record(
+                ctx,
+                &mut encoder,
+                Kernel::PadChannels,
+                &[&pu, input_buf, &padded],
+                pad_groups,
+            )?;
+            let kernel_padded = weights
+                .kernel_padded
+                .as_ref()
+                .ok_or_else(|| Error::Gpu("the channel-padded kernel was not uploaded".into()))?;
+            let (params, groups) = uniforms::igemm(geom, chunk, rows, cols, fused, has_bias, Some(c4 * 4))?;
+            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
+            let kernel = Kernel::Igemm { rows, cols };
+            record(
+                ctx,
+                &mut encoder,
+                kernel,
+                &[&u, &padded, kernel_padded, bias, &out_buf],
+                groups,
+            )?;
+        }
+    }
     if !activation.is_axis_reduction() {
         return Ok((encoder, out_buf, out_len));
     }
@@ -290,35 +355,52 @@ pub(crate) fn encode_chunk(
     } else {
         out_len
     };
-    let lane_dispatch = fold_dispatch(
-        (lanes as u64).div_ceil(planner::WORKGROUP as u64),
-        ctx.limits.max_workgroups_per_dim,
-    )
-    .ok_or_else(|| Error::Unsupported(format!("{lanes} lanes cannot be folded into the dispatch limit")))?;
     let q = LastAxisUniform {
         lanes: to_u32(lanes, "lanes")?,
         len: to_u32(len, "last axis")?,
         activation: activation_id(activation),
         _pad: 0,
     };
-    let axis_pipeline = ctx.pipeline(Kernel::LastAxis)?;
     let axis_uniform = buffers::uniform(ctx, "wgpu-conv2d last-axis params", &q)?;
     let final_buf = buffers::output(ctx, "wgpu-conv2d activated", final_len)?;
+    let lane_groups = (lanes as u64).div_ceil(planner::WORKGROUP as u64);
+    record(
+        ctx,
+        &mut encoder,
+        Kernel::LastAxis,
+        &[&axis_uniform, &out_buf, &final_buf],
+        lane_groups,
+    )?;
+    Ok((encoder, final_buf, final_len))
+}
+
+/// Records one pass of `kernel` binding `bindings` in order (0, 1, ...), folded within the limits.
+fn record(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    kernel: Kernel,
+    bindings: &[&wgpu::Buffer],
+    groups: u64,
+) -> Result<()> {
+    let pipeline = ctx.pipeline(kernel)?;
+    let dispatch = fold_dispatch(groups, ctx.limits.max_workgroups_per_dim)
+        .ok_or_else(|| Error::Unsupported(format!("{groups} workgroups cannot be folded into the dispatch limit")))?;
     scoped(ctx, || {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> =
+            bindings.iter().enumerate().map(|(i, b)| entry(i as u32, b)).collect();
         let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("wgpu-conv2d last axis"),
-            layout: &axis_pipeline.get_bind_group_layout(0),
-            entries: &[entry(0, &axis_uniform), entry(1, &out_buf), entry(2, &final_buf)],
+            label: Some("wgpu-conv2d"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
         });
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("last axis"),
+            label: None,
             timestamp_writes: None,
         });
-        pass.set_pipeline(&axis_pipeline);
+        pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(lane_dispatch.x, lane_dispatch.y, 1);
-    })?;
-    Ok((encoder, final_buf, final_len))
+        pass.dispatch_workgroups(dispatch.x, dispatch.y, 1);
+    })
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {

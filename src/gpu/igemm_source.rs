@@ -18,9 +18,6 @@ pub fn body(r: u32, t: u32) -> String {
          @group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;\n\
          @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;\n\
          @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;\n\n\
-         fn act4(v: vec4<f32>) -> vec4<f32> {\n\
-         \x20   return vec4<f32>(activate(v.x, p.activation), activate(v.y, p.activation), activate(v.z, p.activation), activate(v.w, p.activation));\n\
-         }\n\n\
          @compute @workgroup_size(8)\n\
          fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,\n\
          \x20       @builtin(subgroup_invocation_id) lane: u32) {\n\
@@ -129,7 +126,7 @@ pub fn body(r: u32, t: u32) -> String {
          \x20               let cu = ct * {w}u + lane + 8u * tt;\n\
          \x20               if (row0 + i < p.m && cu < p.fg4) {{\n\
          \x20                   let at = (row0 + i) * p.f4 + g * p.fg4 + cu;\n\
-         \x20                   output[at] = act4(output[at]);\n\
+         \x20                   output[at] = activate4(output[at], p.activation);\n\
          \x20               }}\n            }}\n        }}\n    }}\n",
         w = 8 * t
     );

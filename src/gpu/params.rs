@@ -72,3 +72,13 @@ pub struct IgemmUniform {
     pub _pad0: u32,
     pub _pad1: u32,
 }
+
+/// The channel-padding pass's shape. Mirrors `PadParams` in `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct PadUniform {
+    pub pixels: u32,
+    pub in_c: u32,
+    pub c4: u32,
+    pub _pad: u32,
+}

@@ -10,6 +10,8 @@ const COMMON: &str = include_str!("../../shaders/common.wgsl");
 const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const CONV_DIRECT: &str = include_str!("../../shaders/conv_direct.wgsl");
 const LAST_AXIS: &str = include_str!("../../shaders/last_axis.wgsl");
+const DEPTHWISE: &str = include_str!("../../shaders/conv_depthwise.wgsl");
+const PAD_CHANNELS: &str = include_str!("../../shaders/pad_channels.wgsl");
 
 /// A kernel and its override values: everything a pipeline depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,6 +25,10 @@ pub enum Kernel {
         /// vec4 filter columns per lane.
         cols: u32,
     },
+    /// `conv_depthwise.wgsl`.
+    Depthwise,
+    /// `pad_channels.wgsl`.
+    PadChannels,
     /// `last_axis.wgsl`.
     LastAxis,
 }
@@ -40,6 +46,8 @@ impl Kernel {
         let body = match self {
             Self::ConvDirect(_) => CONV_DIRECT.to_string(),
             Self::Igemm { rows, cols } => igemm_source::body(rows, cols),
+            Self::Depthwise => DEPTHWISE.to_string(),
+            Self::PadChannels => PAD_CHANNELS.to_string(),
             Self::LastAxis => LAST_AXIS.to_string(),
         };
         format!("{COMMON}\n{ACTIVATION}\n{body}")
@@ -49,7 +57,7 @@ impl Kernel {
     pub fn constants(self) -> Vec<(&'static str, f64)> {
         match self {
             Self::ConvDirect(t) => vec![("TILE_F", t.filters as f64), ("TILE_X", t.columns as f64)],
-            Self::Igemm { .. } | Self::LastAxis => Vec::new(),
+            _ => Vec::new(),
         }
     }
 
@@ -62,6 +70,8 @@ impl Kernel {
         match self {
             Self::ConvDirect(_) => "conv_direct",
             Self::Igemm { .. } => "conv_igemm_subgroup",
+            Self::Depthwise => "conv_depthwise",
+            Self::PadChannels => "pad_channels",
             Self::LastAxis => "last_axis",
         }
     }

@@ -88,6 +88,16 @@ pub enum KernelChoice {
         /// vec4 filter columns per lane.
         cols: u32,
     },
+    /// The implicit GEMM after a pass that pads few input channels (RGB stems) to a multiple of 4
+    /// (`groups = 1`, channels_last, filters a multiple of 4).
+    IgemmPadded {
+        /// Output pixels per workgroup.
+        rows: u32,
+        /// vec4 filter columns per lane.
+        cols: u32,
+    },
+    /// `conv_depthwise.wgsl`: one filter per channel, channels_last, channels a multiple of 4.
+    Depthwise,
 }
 
 /// Rows per workgroup of the implicit GEMM: 32 keeps llvmpipe's compile under a second.
@@ -119,6 +129,12 @@ impl Plan {
                 32 * cols,
                 self.chunks.len()
             ),
+            KernelChoice::IgemmPadded { rows, cols } => format!(
+                "channels padded to 4 + implicit GEMM, tile {rows} px x {} f, {} chunk(s)",
+                32 * cols,
+                self.chunks.len()
+            ),
+            KernelChoice::Depthwise => format!("depthwise, 4 ch x 4 px per invocation, {} chunk(s)", self.chunks.len()),
         }
     }
 }
@@ -137,9 +153,17 @@ pub fn choose_tile(g: &Conv2dGeometry) -> Tile {
 pub fn choose_kernel(g: &Conv2dGeometry, limits: &PlanLimits) -> KernelChoice {
     let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
     let channels_last = g.data_format == crate::config::DataFormat::ChannelsLast;
-    if limits.subgroup8 && channels_last && cin_g % 4 == 0 && f_g % 4 == 0 {
-        let cols = (f_g / 4).div_ceil(8).min(4) as u32;
-        return KernelChoice::Igemm { rows: IGEMM_ROWS, cols };
+    if channels_last && cin_g == 1 && f_g == 1 && g.in_c.is_multiple_of(4) {
+        return KernelChoice::Depthwise;
+    }
+    let cols = (f_g / 4).div_ceil(8).clamp(1, 4) as u32;
+    if limits.subgroup8 && channels_last && f_g % 4 == 0 {
+        if cin_g % 4 == 0 {
+            return KernelChoice::Igemm { rows: IGEMM_ROWS, cols };
+        }
+        if g.groups == 1 {
+            return KernelChoice::IgemmPadded { rows: IGEMM_ROWS, cols };
+        }
     }
     KernelChoice::Direct(choose_tile(g))
 }
@@ -164,13 +188,20 @@ pub fn igemm_col_tiles(g: &Conv2dGeometry, cols: u32) -> u64 {
 pub fn workgroups(g: &Conv2dGeometry, kernel: KernelChoice, chunk: &Chunk) -> Option<u64> {
     match kernel {
         KernelChoice::Direct(tile) => Some(invocations(g, tile, chunk)?.div_ceil(WORKGROUP as u64)),
-        KernelChoice::Igemm { rows, cols } => {
+        KernelChoice::Igemm { rows, cols } | KernelChoice::IgemmPadded { rows, cols } => {
             let m = (chunk.batch_len as u64)
                 .checked_mul(chunk.out_rows as u64)?
                 .checked_mul(g.out_w as u64)?;
             m.div_ceil(rows as u64)
                 .checked_mul(g.groups as u64)?
                 .checked_mul(igemm_col_tiles(g, cols))
+        }
+        KernelChoice::Depthwise => {
+            let per_row = (g.out_w as u64).div_ceil(4).checked_mul((g.in_c / 4) as u64)?;
+            let invocations = (chunk.batch_len as u64)
+                .checked_mul(chunk.out_rows as u64)?
+                .checked_mul(per_row)?;
+            Some(invocations.div_ceil(WORKGROUP as u64))
         }
     }
 }
@@ -231,7 +262,13 @@ pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
     if kernel_bytes > max_bytes {
         return Err(unsupported(format!("the kernel ({kernel_bytes} bytes)")));
     }
-    let in_image = (g.in_h * g.in_w * g.in_c) as u64 * 4;
+    // The channel-padded path also holds the input with channels rounded up to 4.
+    let in_c = if matches!(kernel, KernelChoice::IgemmPadded { .. }) {
+        g.in_c.div_ceil(4) * 4
+    } else {
+        g.in_c
+    };
+    let in_image = (g.in_h * g.in_w * in_c) as u64 * 4;
     let out_row = (g.out_w * g.filters) as u64 * 4;
     let out_image = out_row * g.out_h as u64;
     let mut chunks = Vec::new();
@@ -274,7 +311,7 @@ pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
     // One image is too large: bands of output rows, each with the input rows it reads.
     let fits_rows = |rows: usize, out_start: usize| {
         let (_, in_rows) = input_rows(g, out_start, rows);
-        (in_rows * g.in_w * g.in_c) as u64 * 4 <= max_bytes
+        (in_rows * g.in_w * in_c) as u64 * 4 <= max_bytes
             && rows as u64 * out_row <= max_bytes
             && groups_for(1, rows) <= max_groups
     };

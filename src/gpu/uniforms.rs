@@ -60,7 +60,26 @@ pub(crate) fn direct(
     Ok((params, groups))
 }
 
-/// The implicit GEMM's uniform (channels_last; channels and filters per group multiples of 4).
+/// `conv_depthwise.wgsl`'s uniform: `ConvParams` with 4-column tiles and vec4 channels.
+pub(crate) fn depthwise(
+    geom: &Conv2dGeometry,
+    chunk: &Chunk,
+    activation: u32,
+    has_bias: bool,
+) -> Result<(ConvUniform, u64)> {
+    let tile = Tile { filters: 4, columns: 4 };
+    let (mut params, _) = direct(geom, chunk, tile, activation, has_bias)?;
+    let groups = planner::workgroups(geom, KernelChoice::Depthwise, chunk).ok_or(Error::SizeOverflow("workgroups"))?;
+    params.x_tiles = to_u32(geom.out_w.div_ceil(4), "column tiles")?;
+    params.total = to_u32(
+        chunk.batch_len * chunk.out_rows * geom.out_w.div_ceil(4) * (geom.in_c / 4),
+        "invocations",
+    )?;
+    Ok((params, groups))
+}
+
+/// The implicit GEMM's uniform (channels_last; channels and filters per group multiples of 4, or
+/// `padded_channels` when a padding pass rounded the input's channels up).
 pub(crate) fn igemm(
     geom: &Conv2dGeometry,
     chunk: &Chunk,
@@ -68,8 +87,13 @@ pub(crate) fn igemm(
     cols: u32,
     activation: u32,
     has_bias: bool,
+    padded_channels: Option<usize>,
 ) -> Result<(IgemmUniform, u64)> {
     let kernel = KernelChoice::Igemm { rows, cols };
+    let (in_c, cin_g) = match padded_channels {
+        Some(c) => (c, c),
+        None => (geom.in_c, geom.cin_per_group()),
+    };
     let groups = planner::workgroups(geom, kernel, chunk).ok_or(Error::SizeOverflow("workgroups"))?;
     let params = IgemmUniform {
         m: to_u32(chunk.batch_len * chunk.out_rows * geom.out_w, "output pixels")?,
@@ -77,10 +101,10 @@ pub(crate) fn igemm(
         out_w: to_u32(geom.out_w, "output width")?,
         in_h: to_u32(chunk.in_rows, "input rows")?,
         in_w: to_u32(geom.in_w, "input width")?,
-        in_c4: to_u32(geom.in_c / 4, "input channels")?,
+        in_c4: to_u32(in_c / 4, "input channels")?,
         f4: to_u32(geom.filters / 4, "filters")?,
         groups: to_u32(geom.groups, "groups")?,
-        cin4: to_u32(geom.cin_per_group() / 4, "channels per group")?,
+        cin4: to_u32(cin_g / 4, "channels per group")?,
         fg4: to_u32(geom.filters_per_group() / 4, "filters per group")?,
         kernel_h: to_u32(geom.kernel[0], "kernel height")?,
         kernel_w: to_u32(geom.kernel[1], "kernel width")?,

@@ -1,0 +1,28 @@
+// Pads channels_last pixels of `in_c` channels to `c4` vec4s (zeros after the last channel), so that
+// layers with few input channels (RGB stems) can run the vec4 implicit GEMM.
+// Prepended with common.wgsl and activation.wgsl.
+
+const WORKGROUP: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> q: PadParams;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+
+fn channel(pixel: u32, c: u32) -> f32 {
+    return select(0.0, src[min(pixel * q.in_c + c, pixel * q.in_c + q.in_c - 1u)], c < q.in_c);
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wg.y * groups.x + wg.x) * WORKGROUP + lid;
+    if (idx >= q.pixels * q.c4) {
+        return;
+    }
+    let pixel = idx / q.c4;
+    let c = (idx % q.c4) * 4u;
+    dst[idx] = vec4<f32>(channel(pixel, c), channel(pixel, c + 1u), channel(pixel, c + 2u), channel(pixel, c + 3u));
+}
