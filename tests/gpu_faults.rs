@@ -101,3 +101,157 @@ fn poll_timeout_is_an_error_not_a_hang() {
     }
     assert!(start.elapsed() < Duration::from_secs(30));
 }
+
+fn counts(ctx: &GpuContext) -> [isize; 3] {
+    let c = ctx.device().get_internal_counters().hal;
+    [c.buffers.read(), c.bind_groups.read(), c.buffer_memory.read()]
+}
+
+#[test]
+fn injected_out_of_memory_is_an_error_then_the_next_call_works_without_leaks() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let ctx = GpuContext::new(&GpuOptions::default()).unwrap();
+    let device = Device::Gpu(ctx.clone());
+    let l = layer(4, 2);
+    let x = Tensor::new([1, 8, 8, 2], (0..128).map(|v| v as f32 / 64.0).collect()).unwrap();
+    let want = l.forward_on(&device, &x).unwrap();
+    ctx.wait_idle().unwrap();
+    let baseline = counts(&ctx);
+    ctx.inject_fault(wgpu_conv2d::gpu::Fault::OutOfMemory);
+    let err = l.forward_on(&device, &x).unwrap_err();
+    assert!(matches!(err, Error::OutOfMemory(_)), "{err}");
+    ctx.wait_idle().unwrap();
+    assert_eq!(counts(&ctx), baseline, "the failed call left buffers behind");
+    assert_eq!(l.forward_on(&device, &x).unwrap(), want);
+}
+
+#[test]
+fn an_invalid_dispatch_is_reported_with_wgpu_message_and_never_reaches_the_uncaptured_handler() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let ctx = GpuContext::new(&GpuOptions::default()).unwrap();
+    let device = Device::Gpu(ctx.clone());
+    let l = layer(4, 2);
+    let x = Tensor::new([1, 8, 8, 2], vec![0.5; 128]).unwrap();
+    let want = l.forward_on(&device, &x).unwrap();
+    ctx.inject_fault(wgpu_conv2d::gpu::Fault::InvalidDispatch);
+    let err = l.forward_on(&device, &x).unwrap_err();
+    assert!(
+        matches!(err, Error::Gpu(ref m) if m.to_lowercase().contains("dispatch") || m.contains("limit")),
+        "{err}"
+    );
+    assert_eq!(ctx.uncaptured_errors(), 0);
+    assert_eq!(l.forward_on(&device, &x).unwrap(), want, "the device stays usable");
+}
+
+#[test]
+fn small_workgroup_memory_and_two_devices_give_the_same_results() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let mut limits = wgpu::Limits::downlevel_defaults();
+    limits.max_compute_workgroup_storage_size = 4096;
+    let small = GpuContext::new(&GpuOptions {
+        limits: Some(limits),
+        ..GpuOptions::default()
+    })
+    .unwrap();
+    let (a, b) = (
+        GpuContext::new(&GpuOptions::default()).unwrap(),
+        GpuContext::new(&GpuOptions::default()).unwrap(),
+    );
+    for (cin, f, groups) in [(8, 16, 1), (3, 8, 1), (8, 8, 8), (6, 4, 2)] {
+        let config = Conv2dConfig::builder(f, 3)
+            .padding("same")
+            .groups(groups)
+            .use_bias(false)
+            .build()
+            .unwrap();
+        let k = (0..9 * (cin / groups) * f)
+            .map(|v| ((v % 7) as f32 - 3.0) / 4.0)
+            .collect();
+        let l = Conv2d::with_weights(
+            config,
+            Tensor::new([3, 3, (cin / groups) as usize, f as usize], k).unwrap(),
+            None,
+        )
+        .unwrap();
+        let x = Tensor::new(
+            [2, 9, 7, cin as usize],
+            (0..2 * 63 * cin as usize)
+                .map(|v| ((v % 9) as f32 - 4.0) / 8.0)
+                .collect(),
+        )
+        .unwrap();
+        let want = l.forward(&x).unwrap();
+        for ctx in [&small, &a, &b] {
+            assert_eq!(
+                l.forward_on(&Device::Gpu(ctx.clone()), &x).unwrap(),
+                want,
+                "exact data, any device"
+            );
+        }
+    }
+}
+
+#[test]
+fn device_loss_under_load_ends_every_call_without_hang_or_panic() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let ctx = GpuContext::new(&GpuOptions {
+        timeout: Duration::from_secs(20),
+        ..GpuOptions::default()
+    })
+    .unwrap();
+    let device = Device::Gpu(ctx.clone());
+    let l = layer(8, 4);
+    let x = Tensor::new(
+        [1, 32, 32, 4],
+        (0..4096).map(|v| ((v % 5) as f32 - 2.0) / 4.0).collect(),
+    )
+    .unwrap();
+    let want = l.forward(&x).unwrap();
+    assert!(l.forward_on(&device, &x).unwrap() == want); // compiled and resident before the load
+    let start = Instant::now();
+    let (ok, failed) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (l, x, device, want) = (&l, &x, &device, &want);
+                s.spawn(move || {
+                    let (mut ok, mut failed) = (0, 0);
+                    for _ in 0..40 {
+                        match l.forward_on(device, x) {
+                            Ok(y) => {
+                                assert!(y == *want, "a call that succeeded returned wrong data");
+                                ok += 1;
+                            }
+                            Err(Error::DeviceLost(_) | Error::Gpu(_) | Error::Timeout(_)) => failed += 1,
+                            Err(e) => panic!("unexpected error class: {e}"),
+                        }
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        ctx.device().destroy();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    println!(
+        "{ok} calls succeeded before the loss, {failed} ended in an error, {:?}",
+        start.elapsed()
+    );
+    assert!(failed > 0, "the device loss was never observed");
+    assert!(
+        ok > 0,
+        "no call finished before the loss: the test did not exercise both outcomes"
+    );
+    assert!(start.elapsed() < Duration::from_secs(60));
+}

@@ -77,8 +77,9 @@ fn thousand_calls_are_bitwise_identical_with_flat_resource_counts() {
         v[v.len() * 99 / 100]
     };
     let (early, late) = (p99(&times[..100]), p99(&times[900..]));
+    // Printed, not asserted: the project shows speed with benchmarks, never timed tests (other
+    // tests of this binary run in parallel and move these numbers).
     println!("p99 first 10%: {:.3} ms, last 10%: {:.3} ms", early * 1e3, late * 1e3);
-    assert!(late <= 1.5 * early.max(0.5e-3), "latency grew: {early} -> {late}");
 }
 
 #[test]
@@ -167,4 +168,65 @@ fn fifty_layer_chain_checked_layer_by_layer() {
         x = y;
     }
     println!("{checked} layers; worst per-layer relative error {worst:e}");
+}
+
+#[test]
+fn five_hundred_random_shapes_keep_caches_bounded_and_memory_returns_to_baseline() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let ctx = GpuContext::new(&wgpu_conv2d::GpuOptions::default()).unwrap();
+    let device = Device::Gpu(ctx.clone());
+    let counts = |ctx: &GpuContext| {
+        let c = ctx.device().get_internal_counters().hal;
+        [c.buffers.read(), c.bind_groups.read(), c.buffer_memory.read()]
+    };
+    // Baseline after one call: wgpu holds a transient buffer right after device creation.
+    let warm = random_layer(&mut TestRng(1), 4, 4, 3, 1, 1, "linear");
+    warm.forward_on(&device, &Tensor::zeros([1, 4, 4, 4]).unwrap()).unwrap();
+    drop(warm);
+    ctx.wait_idle().unwrap();
+    let baseline = counts(&ctx);
+    let mut rng = TestRng(0x500);
+    let mut ran = 0;
+    {
+        let mut layers = Vec::new();
+        for _ in 0..500 {
+            let p = common::oracle::Problem::random(&mut rng, 1);
+            let Ok(config) = p.config(rng.int(0, 1) == 1, true, "relu") else {
+                continue;
+            };
+            let k = Tensor::new(
+                [p.kh, p.kw, p.c / p.groups, p.f],
+                (0..p.kh * p.kw * p.c / p.groups * p.f).map(|_| rng.sym()).collect(),
+            )
+            .unwrap();
+            let b = Tensor::new([p.f], (0..p.f).map(|_| rng.sym()).collect()).unwrap();
+            let layer = Conv2d::with_weights(config, k, Some(b)).unwrap();
+            let shape = if layer.config().data_format == wgpu_conv2d::DataFormat::ChannelsFirst {
+                [p.n, p.c, p.h, p.w]
+            } else {
+                [p.n, p.h, p.w, p.c]
+            };
+            let x = Tensor::new(shape, (0..p.n * p.h * p.w * p.c).map(|_| rng.sym()).collect()).unwrap();
+            if layer.forward_on(&device, &x).is_ok() {
+                ran += 1;
+            }
+            layers.push(layer); // weights stay resident while the layers live
+        }
+        // One pipeline per kernel variant, never one per shape.
+        assert!(
+            ctx.pipeline_count() <= 12,
+            "{} pipelines for {ran} shapes",
+            ctx.pipeline_count()
+        );
+    }
+    ctx.wait_idle().unwrap();
+    assert_eq!(
+        counts(&ctx),
+        baseline,
+        "GPU memory did not return to baseline after the layers dropped"
+    );
+    println!("{ran} shapes ran; {} pipelines", ctx.pipeline_count());
+    assert!(ran > 300);
 }

@@ -27,9 +27,18 @@ pub(crate) fn scoped<T>(ctx: &GpuContext, f: impl FnOnce() -> T) -> Result<T> {
     Ok(value)
 }
 
+/// The test hook for an out-of-memory on buffer creation.
+fn injected_oom(ctx: &GpuContext, label: &str) -> Result<()> {
+    if ctx.take_fault(crate::gpu::context::Fault::OutOfMemory) {
+        return Err(Error::OutOfMemory(format!("creating {label} (injected fault)")));
+    }
+    Ok(())
+}
+
 /// A buffer holding `bytes`, written through the queue (wgpu's `create_buffer_init` unwraps a
 /// mapping and panics on a lost device).
 fn init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+    injected_oom(ctx, label)?;
     scoped(ctx, || {
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
@@ -63,6 +72,7 @@ pub(crate) fn output(ctx: &GpuContext, label: &str, len: usize) -> Result<wgpu::
     if nan {
         return upload(ctx, label, &vec![f32::NAN; len], wgpu::BufferUsages::COPY_SRC);
     }
+    injected_oom(ctx, label)?;
     scoped(ctx, || {
         ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),

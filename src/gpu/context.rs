@@ -38,6 +38,17 @@ impl Default for GpuOptions {
 
 static NEXT_CONTEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A fault a test injects into the next GPU step of a context (TESTING.md B3 F5/F6).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// The next buffer creation fails as out-of-memory.
+    OutOfMemory = 1,
+    /// The next dispatch is invalid (over the workgroup limit), as a crate bug would be.
+    InvalidDispatch = 2,
+}
+
 /// A wgpu device with what the crate needs around it. Cheap to share (`Arc`), `Send + Sync`.
 pub struct GpuContext {
     pub(crate) id: u64,
@@ -52,6 +63,10 @@ pub struct GpuContext {
     pub(crate) dummy: wgpu::Buffer,
     /// Test knob: pre-fill outputs with NaN so an unwritten element shows.
     pub(crate) nan_fill_outputs: AtomicBool,
+    /// Test knob: a [`Fault`] to inject into the next matching step (0: none).
+    fault: std::sync::atomic::AtomicU8,
+    /// Errors that reached the uncaptured handler (none should: every step is in a scope).
+    uncaptured: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -164,6 +179,14 @@ impl GpuContext {
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
+        // wgpu's default handler panics; every crate step runs in an error scope, so anything that
+        // still arrives here is counted and logged rather than allowed to abort the caller.
+        let uncaptured = Arc::new(AtomicU64::new(0));
+        let count = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            count.fetch_add(1, Ordering::SeqCst);
+            eprintln!("wgpu-conv2d: uncaptured GPU error: {e}");
+        }));
         let dummy = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("wgpu-conv2d no-bias"),
             size: 16, // one vec4: the smallest binding of the vec4 kernels
@@ -184,6 +207,8 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             dummy,
             nan_fill_outputs: AtomicBool::new(false),
+            fault: std::sync::atomic::AtomicU8::new(0),
+            uncaptured,
         })
     }
 
@@ -215,6 +240,24 @@ impl GpuContext {
     /// Test knob: pre-fill every output buffer with NaN so an element no kernel wrote fails a comparison.
     pub fn set_nan_fill_outputs(&self, on: bool) {
         self.nan_fill_outputs.store(on, Ordering::Relaxed);
+    }
+
+    /// Test knob: make the next matching GPU step fail with `fault`.
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault) {
+        self.fault.store(fault as u8, Ordering::SeqCst);
+    }
+
+    /// Takes the injected fault if it is `fault`.
+    pub(crate) fn take_fault(&self, fault: Fault) -> bool {
+        self.fault
+            .compare_exchange(fault as u8, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// GPU errors that escaped every error scope and reached the uncaptured handler (0 is right).
+    pub fn uncaptured_errors(&self) -> u64 {
+        self.uncaptured.load(Ordering::SeqCst)
     }
 
     /// Pipelines compiled so far (one per kernel and tile variant, never one per shape).

@@ -399,7 +399,13 @@ fn record(
         });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(dispatch.x, dispatch.y, 1);
+        // The test hook for a crate bug: a dispatch over the per-dimension limit.
+        let x = if ctx.take_fault(crate::gpu::context::Fault::InvalidDispatch) {
+            ctx.limits.max_workgroups_per_dim.saturating_add(1)
+        } else {
+            dispatch.x
+        };
+        pass.dispatch_workgroups(x, dispatch.y, 1);
     })
 }
 

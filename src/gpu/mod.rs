@@ -10,5 +10,5 @@ pub mod planner;
 mod tensor;
 mod uniforms;
 
-pub use context::{GpuContext, GpuOptions};
+pub use context::{Fault, GpuContext, GpuOptions};
 pub use tensor::GpuTensor;
