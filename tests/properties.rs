@@ -75,8 +75,20 @@ fn first_violation(c: &serde_json::Value) -> Option<&'static str> {
     None
 }
 
+/// 512 cases per property in CI; `PROPTEST_CASES` raises it for long runs.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn configs_are_accepted_or_rejected_by_the_first_rule_they_break(c in arbitrary_config()) {
