@@ -6,17 +6,6 @@ mod common;
 use serde_json::json;
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Error, GpuContext, GpuOptions, Tensor};
 
-/// Live buffers, bind groups, pipelines and buffer bytes of a device.
-fn counts(ctx: &GpuContext) -> [isize; 4] {
-    let c = ctx.device().get_internal_counters().hal;
-    [
-        c.buffers.read(),
-        c.bind_groups.read(),
-        c.compute_pipelines.read(),
-        c.buffer_memory.read(),
-    ]
-}
-
 fn config_error(config: serde_json::Value) -> Error {
     Conv2dConfig::from_keras_value(&config).unwrap_err()
 }
@@ -91,7 +80,7 @@ fn call_rows_fail_without_creating_gpu_resources() {
     let device = Device::Gpu(ctx.clone());
     let layer = built(Conv2dConfig::builder(4, 3).build().unwrap(), 3);
     let grouped = Conv2d::new(Conv2dConfig::builder(4, 3).groups(2).build().unwrap()).unwrap();
-    let before = counts(&ctx);
+    let before = common::live_resources(&ctx);
     let cases: Vec<(u32, Result<Tensor, Error>, &str)> = vec![
         (
             12,
@@ -144,7 +133,11 @@ fn call_rows_fail_without_creating_gpu_resources() {
         assert!(err.to_string().contains(named), "row {row}: {err}");
     }
     ctx.wait_idle().unwrap();
-    assert_eq!(counts(&ctx), before, "a rejected input created GPU resources");
+    assert_eq!(
+        common::live_resources(&ctx),
+        before,
+        "a rejected input created GPU resources"
+    );
 }
 
 #[test]
@@ -185,7 +178,7 @@ fn valid_edge_rows_16_17_18_succeed_and_empty_calls_do_no_gpu_work() {
     let same = built(Conv2dConfig::builder(2, 3).padding("same").build().unwrap(), 1);
     same.forward_on(&device, &Tensor::zeros([1, 4, 4, 1]).unwrap()).unwrap(); // weights resident, pipeline compiled
     ctx.wait_idle().unwrap();
-    let before = counts(&ctx);
+    let before = common::live_resources(&ctx);
     // Row 17: empty batch; row 18: H = 0 with same. Both empty, with no bind group or dispatch.
     assert_eq!(
         same.forward_on(&device, &Tensor::zeros([0, 4, 4, 1]).unwrap())
@@ -200,7 +193,7 @@ fn valid_edge_rows_16_17_18_succeed_and_empty_calls_do_no_gpu_work() {
         &[1, 0, 4, 2]
     );
     ctx.wait_idle().unwrap();
-    assert_eq!(counts(&ctx), before);
+    assert_eq!(common::live_resources(&ctx), before);
 }
 
 #[test]

@@ -102,11 +102,6 @@ fn poll_timeout_is_an_error_not_a_hang() {
     assert!(start.elapsed() < Duration::from_secs(30));
 }
 
-fn counts(ctx: &GpuContext) -> [isize; 3] {
-    let c = ctx.device().get_internal_counters().hal;
-    [c.buffers.read(), c.bind_groups.read(), c.buffer_memory.read()]
-}
-
 #[test]
 fn injected_out_of_memory_is_an_error_then_the_next_call_works_without_leaks() {
     if common::gpu::gpu().is_none() {
@@ -118,12 +113,16 @@ fn injected_out_of_memory_is_an_error_then_the_next_call_works_without_leaks() {
     let x = Tensor::new([1, 8, 8, 2], (0..128).map(|v| v as f32 / 64.0).collect()).unwrap();
     let want = l.forward_on(&device, &x).unwrap();
     ctx.wait_idle().unwrap();
-    let baseline = counts(&ctx);
+    let baseline = common::live_resources(&ctx);
     ctx.inject_fault(wgpu_conv2d::gpu::Fault::OutOfMemory);
     let err = l.forward_on(&device, &x).unwrap_err();
     assert!(matches!(err, Error::OutOfMemory(_)), "{err}");
     ctx.wait_idle().unwrap();
-    assert_eq!(counts(&ctx), baseline, "the failed call left buffers behind");
+    assert_eq!(
+        common::live_resources(&ctx),
+        baseline,
+        "the failed call left buffers behind"
+    );
     assert_eq!(l.forward_on(&device, &x).unwrap(), want);
 }
 

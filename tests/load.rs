@@ -34,17 +34,6 @@ fn layers_contexts_and_tensors_are_send_and_sync() {
     assert_send_sync::<wgpu_conv2d::Error>();
 }
 
-/// Live buffers, bind groups and pipelines of a device.
-fn counts(ctx: &GpuContext) -> [isize; 4] {
-    let c = ctx.device().get_internal_counters().hal;
-    [
-        c.buffers.read(),
-        c.bind_groups.read(),
-        c.compute_pipelines.read(),
-        c.buffer_memory.read(),
-    ]
-}
-
 #[test]
 fn thousand_calls_are_bitwise_identical_with_flat_resource_counts() {
     if common::gpu::gpu().is_none() {
@@ -57,7 +46,7 @@ fn thousand_calls_are_bitwise_identical_with_flat_resource_counts() {
     let x = Tensor::new([1, 12, 12, 8], (0..12 * 12 * 8).map(|_| rng.sym()).collect()).unwrap();
     let first = layer.forward_on(&device, &x).unwrap();
     ctx.wait_idle().unwrap();
-    let baseline = counts(&ctx);
+    let baseline = common::live_resources(&ctx);
     assert!(
         baseline[0] > 0,
         "wgpu counters are not enabled: the test could not fail"
@@ -70,7 +59,11 @@ fn thousand_calls_are_bitwise_identical_with_flat_resource_counts() {
         assert!(y == first, "call {i} differs from the first");
     }
     ctx.wait_idle().unwrap();
-    assert_eq!(counts(&ctx), baseline, "buffers, bind groups, pipelines, buffer memory");
+    assert_eq!(
+        common::live_resources(&ctx),
+        baseline,
+        "buffers, bind groups, pipelines, buffer memory"
+    );
     let p99 = |s: &[f64]| {
         let mut v = s.to_vec();
         v.sort_by(f64::total_cmp);
@@ -177,16 +170,12 @@ fn five_hundred_random_shapes_keep_caches_bounded_and_memory_returns_to_baseline
     }
     let ctx = GpuContext::new(&wgpu_conv2d::GpuOptions::default()).unwrap();
     let device = Device::Gpu(ctx.clone());
-    let counts = |ctx: &GpuContext| {
-        let c = ctx.device().get_internal_counters().hal;
-        [c.buffers.read(), c.bind_groups.read(), c.buffer_memory.read()]
-    };
     // Baseline after one call: wgpu holds a transient buffer right after device creation.
     let warm = random_layer(&mut TestRng(1), 4, 4, 3, 1, 1, "linear");
     warm.forward_on(&device, &Tensor::zeros([1, 4, 4, 4]).unwrap()).unwrap();
     drop(warm);
     ctx.wait_idle().unwrap();
-    let baseline = counts(&ctx);
+    let baseline = common::live_resources(&ctx);
     let mut rng = TestRng(0x500);
     let mut ran = 0;
     {
@@ -222,11 +211,15 @@ fn five_hundred_random_shapes_keep_caches_bounded_and_memory_returns_to_baseline
         );
     }
     ctx.wait_idle().unwrap();
-    assert_eq!(
-        counts(&ctx),
-        baseline,
-        "GPU memory did not return to baseline after the layers dropped"
-    );
+    // Buffers, bind groups and buffer memory back to (or below) the baseline; pipelines stay
+    // cached by design and are bounded above.
+    let after = common::live_resources(&ctx);
+    for i in [0, 1, 3] {
+        assert!(
+            after[i] <= baseline[i],
+            "GPU resources above baseline after the layers dropped: {after:?} vs {baseline:?}"
+        );
+    }
     println!("{ran} shapes ran; {} pipelines", ctx.pipeline_count());
     assert!(ran > 300);
 }

@@ -107,3 +107,14 @@ pub fn relative_error(got: &wgpu_conv2d::Tensor, want: &wgpu_conv2d::Tensor) -> 
         .fold(0.0, f64::max);
     worst / scale
 }
+
+/// Live buffers, bind groups, compute pipelines and buffer bytes of a device (wgpu's counters).
+pub fn live_resources(ctx: &wgpu_conv2d::GpuContext) -> [isize; 4] {
+    let c = ctx.device().get_internal_counters().hal;
+    [
+        c.buffers.read(),
+        c.bind_groups.read(),
+        c.compute_pipelines.read(),
+        c.buffer_memory.read(),
+    ]
+}
