@@ -34,8 +34,7 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    // Dispatches beyond the per-dimension limit are folded into y; rebuild the linear index.
-    let idx = (wg.y * groups.x + wg.x) * WORKGROUP + lid;
+    let idx = folded_index(wg, groups, lid, WORKGROUP);
     if (idx >= p.total) {
         return;
     }

@@ -18,7 +18,7 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let lane = (wg.y * groups.x + wg.x) * WORKGROUP + lid;
+    let lane = folded_index(wg, groups, lid, WORKGROUP);
     if (lane >= q.lanes) {
         return;
     }

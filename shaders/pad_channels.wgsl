@@ -18,7 +18,7 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let idx = (wg.y * groups.x + wg.x) * WORKGROUP + lid;
+    let idx = folded_index(wg, groups, lid, WORKGROUP);
     if (idx >= q.pixels * q.c4) {
         return;
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::gpu::pipelines::{self, Kernel, PipelineKey};
+use crate::gpu::pipelines::{self, Kernel};
 use crate::gpu::planner::PlanLimits;
 
 /// How to pick an adapter and how long to wait for the GPU.
@@ -58,7 +58,7 @@ pub struct GpuContext {
     pub(crate) limits: PlanLimits,
     pub(crate) timeout: Duration,
     pub(crate) lost: Arc<AtomicBool>,
-    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
     /// A 16-byte buffer bound where a layer has no bias (zero-size bindings are invalid).
     pub(crate) dummy: wgpu::Buffer,
     /// Test knob: pre-fill outputs with NaN so an unwritten element shows.
@@ -302,15 +302,14 @@ impl GpuContext {
 
     /// The compiled pipeline for `kernel`, compiled on first use inside an error scope.
     pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<Arc<wgpu::ComputePipeline>> {
-        let key = kernel.key();
-        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(&key) {
+        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(&kernel) {
             return Ok(p.clone());
         }
         let pipeline = Arc::new(pipelines::create(self, kernel)?);
         self.pipelines
             .lock()
             .map_err(|_| poisoned())?
-            .insert(key, pipeline.clone());
+            .insert(kernel, pipeline.clone());
         Ok(pipeline)
     }
 }

@@ -199,8 +199,7 @@ pub(crate) fn run(
     input: &[f32],
     weights: &GpuWeights,
 ) -> Result<(Vec<f32>, [usize; 4])> {
-    ctx.refresh_lost_state();
-    ctx.check_alive()?;
+    ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
     let plan = planner::plan(geom, &ctx.limits)?;
     let final_shape = activated_shape(geom, activation);
     let mut output = vec![0.0f32; final_shape.iter().product()];
@@ -424,8 +423,7 @@ pub(crate) fn run_resident(
     input: &wgpu::Buffer,
     weights: &GpuWeights,
 ) -> Result<(wgpu::Buffer, [usize; 4])> {
-    ctx.refresh_lost_state();
-    ctx.check_alive()?;
+    ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
     let plan = planner::plan(geom, &ctx.limits)?;
     let shape = activated_shape(geom, activation);
     match plan.chunks.as_slice() {

@@ -33,14 +33,7 @@ pub enum Kernel {
     LastAxis,
 }
 
-/// The pipeline cache key.
-pub type PipelineKey = Kernel;
-
 impl Kernel {
-    pub(crate) fn key(self) -> PipelineKey {
-        self
-    }
-
     /// The WGSL module text: shared structs and activation math, then the kernel's own file.
     pub fn source(self) -> String {
         let body = match self {
