@@ -2,13 +2,15 @@
 //! peers' JSON format.
 //!
 //! `cargo run --release --example bench -- --shapes ../shared/bench/shapes.json --out results.json
-//!  [--device gpu|cpu] [--only NAME,...] [--runs N]`
+//!  [--device gpu|cpu] [--only NAME,...] [--runs N] [--family auto|subgroup|tiles|direct]`
+//!
+//! `--family` forces a kernel family (the default picks by adapter), to compare them on one machine.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuTensor, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, GpuTensor, KernelFamily, Tensor};
 
 struct Shape {
     name: String,
@@ -106,6 +108,7 @@ fn main() -> Result<()> {
     let mut device_name = "gpu".to_string();
     let mut only: Option<Vec<String>> = None;
     let mut runs = 10;
+    let mut family = KernelFamily::Auto;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut v = || it.next().with_context(|| format!("{a} needs a value"));
@@ -115,11 +118,23 @@ fn main() -> Result<()> {
             "--device" => device_name = v()?,
             "--only" => only = Some(v()?.split(',').map(str::to_string).collect()),
             "--runs" => runs = v()?.parse().context("--runs")?,
+            "--family" => {
+                family = match v()?.as_str() {
+                    "auto" => KernelFamily::Auto,
+                    "subgroup" => KernelFamily::SubgroupBroadcast,
+                    "tiles" => KernelFamily::WorkgroupTiles,
+                    "direct" => KernelFamily::Direct,
+                    other => bail!("--family must be auto, subgroup, tiles or direct; received {other:?}"),
+                }
+            }
             other => bail!("unknown argument {other:?}"),
         }
     }
     let device = match device_name.as_str() {
-        "gpu" => Device::gpu()?,
+        "gpu" => Device::Gpu(GpuContext::new(&GpuOptions {
+            kernel_family: family,
+            ..GpuOptions::default()
+        })?),
         "cpu" => Device::cpu(),
         other => bail!("--device must be gpu or cpu; received {other:?}"),
     };

@@ -30,7 +30,7 @@ pub use constraint::Constraint;
 pub use device::Device;
 pub use error::{Error, Result};
 pub use geometry::Conv2dGeometry;
-pub use gpu::{GpuContext, GpuOptions, GpuTensor};
+pub use gpu::{GpuContext, GpuOptions, GpuStats, GpuTensor, KernelFamily};
 pub use init::Initializer;
 pub use layer::Conv2d;
 pub use regularizer::Regularizer;

@@ -512,6 +512,10 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
     println!("kernels used: {kernels:?}");
     if ctx.plan_limits().subgroup8 {
         assert!(kernels.keys().any(|k| k.starts_with("implicit GEMM")), "{kernels:?}");
+        assert!(
+            kernels.keys().any(|k| k.starts_with("narrow implicit GEMM")),
+            "{kernels:?}"
+        );
     }
 }
 
@@ -521,7 +525,16 @@ fn kernel_sweep(
     rounds: usize,
     make: impl Fn(&mut TestRng, usize) -> Problem,
 ) -> std::collections::BTreeMap<String, usize> {
-    let ctx = common::gpu::gpu().unwrap();
+    kernel_sweep_on(common::gpu::gpu().unwrap(), seed, rounds, make)
+}
+
+/// [`kernel_sweep`] on a given context.
+fn kernel_sweep_on(
+    ctx: std::sync::Arc<wgpu_conv2d::GpuContext>,
+    seed: u64,
+    rounds: usize,
+    make: impl Fn(&mut TestRng, usize) -> Problem,
+) -> std::collections::BTreeMap<String, usize> {
     let device = Device::Gpu(ctx.clone());
     let mut rng = TestRng(seed);
     let mut kernels = std::collections::BTreeMap::new();
@@ -559,17 +572,23 @@ fn depthwise_path_matches_the_oracle() {
     if common::gpu::gpu().is_none() {
         return;
     }
-    let kernels = kernel_sweep(0xD3, 16, |rng, _| {
+    let kernels = kernel_sweep(0xD3, 20, |rng, round| {
         let c = 4 * rng.int(1, 3) as usize;
         let mut p = Problem::random(rng, 1);
         (p.c, p.f, p.groups) = (c, c, c);
         if p.sh.max(p.sw) > 1 {
             (p.dh, p.dw) = (1, 1);
         }
+        if round % 5 == 4 {
+            // A window too wide for the tiled kernel's unrolled block: the loop kernel runs.
+            (p.kh, p.kw, p.sh, p.sw, p.dh, p.dw) = (3, 3, 1, 1, 1, 9);
+            p.w = p.w.max(20);
+        }
         p
     });
     println!("kernels used: {kernels:?}");
-    assert!(kernels.keys().any(|k| k.starts_with("depthwise")), "{kernels:?}");
+    assert!(kernels.keys().any(|k| k.starts_with("depthwise tiled")), "{kernels:?}");
+    assert!(kernels.keys().any(|k| k == "depthwise"), "{kernels:?}");
 }
 
 #[test]
@@ -579,7 +598,7 @@ fn channel_padded_path_matches_the_oracle() {
         let mut p = Problem::random(rng, 1);
         (p.c, p.f, p.groups) = (
             [1usize, 2, 3, 5, 7][rng.int(0, 4) as usize],
-            4 * rng.int(1, 3) as usize,
+            4 * [1, 3, 4, 5, 9][rng.int(0, 4) as usize],
             1,
         );
         if p.sh.max(p.sw) > 1 {
@@ -589,6 +608,57 @@ fn channel_padded_path_matches_the_oracle() {
     });
     println!("kernels used: {kernels:?}");
     if ctx.plan_limits().subgroup8 {
-        assert!(kernels.keys().any(|k| k.starts_with("channels padded")), "{kernels:?}");
+        assert!(
+            kernels.keys().any(|k| k.starts_with("channels padded to 4 + implicit")),
+            "{kernels:?}"
+        );
+        assert!(
+            kernels.keys().any(|k| k.starts_with("channels padded to 4 + narrow")),
+            "{kernels:?}"
+        );
     }
+}
+
+#[test]
+fn workgroup_tiled_path_matches_the_oracle() {
+    // The hardware-GPU kernel, forced on whatever adapter runs the tests (on lavapipe it is
+    // correct but slow: workgroup memory is what software adapters punish).
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let ctx = wgpu_conv2d::GpuContext::new(&wgpu_conv2d::GpuOptions {
+        kernel_family: wgpu_conv2d::KernelFamily::WorkgroupTiles,
+        ..Default::default()
+    })
+    .unwrap();
+    ctx.set_nan_fill_outputs(true);
+    assert!(ctx.plan_limits().workgroup_tiles && !ctx.plan_limits().subgroup8);
+    let kernels = kernel_sweep_on(ctx, 0x7A1, 16, |rng, round| {
+        let mut p = Problem::random(rng, 1);
+        let groups = [1usize, 2, 1, 3][round % 4];
+        p.groups = groups;
+        // Partial K steps (channels not a multiple of 32), partial column tiles (36 filters),
+        // channel padding (3 or 5 channels, groups = 1).
+        p.c = if round % 4 == 2 {
+            [3, 5][rng.int(0, 1) as usize]
+        } else {
+            groups * 4 * rng.int(1, 10) as usize
+        };
+        p.f = groups * 4 * [4, 9, 16][rng.int(0, 2) as usize];
+        if p.sh.max(p.sw) > 1 {
+            (p.dh, p.dw) = (1, 1);
+        }
+        p
+    });
+    println!("kernels used: {kernels:?}");
+    assert!(
+        kernels.keys().any(|k| k.starts_with("implicit GEMM (workgroup tiles)")),
+        "{kernels:?}"
+    );
+    assert!(
+        kernels
+            .keys()
+            .any(|k| k.starts_with("channels padded to 4 + implicit GEMM (workgroup")),
+        "{kernels:?}"
+    );
 }

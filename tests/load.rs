@@ -51,6 +51,7 @@ fn thousand_calls_are_bitwise_identical_with_flat_resource_counts() {
         baseline[0] > 0,
         "wgpu counters are not enabled: the test could not fail"
     );
+    let warm = ctx.stats();
     let mut times = Vec::new();
     for i in 0..1000 {
         let t = std::time::Instant::now();
@@ -58,6 +59,14 @@ fn thousand_calls_are_bitwise_identical_with_flat_resource_counts() {
         times.push(t.elapsed().as_secs_f64());
         assert!(y == first, "call {i} differs from the first");
     }
+    // Steady state: every buffer and bind group of the 1000 calls was a reused one.
+    let steady = ctx.stats();
+    assert_eq!(
+        (steady.buffers_created, steady.bind_groups_created),
+        (warm.buffers_created, warm.bind_groups_created),
+        "calls after the first allocated: {warm:?} -> {steady:?}"
+    );
+    assert!(warm.buffers_created > 0 && warm.bind_groups_created > 0, "{warm:?}");
     ctx.wait_idle().unwrap();
     assert_eq!(
         common::live_resources(&ctx),
@@ -211,6 +220,14 @@ fn five_hundred_random_shapes_keep_caches_bounded_and_memory_returns_to_baseline
         );
     }
     ctx.wait_idle().unwrap();
+    // Idle buffers are kept for reuse, within the pool's cap, until released.
+    let pooled = ctx.stats().idle_buffer_bytes;
+    assert!(
+        pooled <= wgpu_conv2d::GpuOptions::default().pool_bytes,
+        "{pooled} idle bytes"
+    );
+    ctx.release_cached_buffers();
+    assert_eq!(ctx.stats().idle_buffer_bytes, 0);
     // Buffers, bind groups and buffer memory back to (or below) the baseline; pipelines stay
     // cached by design and are bounded above.
     let after = common::live_resources(&ctx);

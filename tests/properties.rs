@@ -121,7 +121,7 @@ proptest! {
     #[test]
     fn plans_cover_every_output_once_within_arbitrary_limits(
         n in 1usize..5, h in 1usize..70, w in 1usize..70, cg in 1usize..9, fg in 1usize..9, groups in 1usize..4,
-        k in 1u32..6, s in 1u32..3, same in any::<bool>(), first in any::<bool>(), subgroup8 in any::<bool>(),
+        k in 1u32..6, s in 1u32..3, same in any::<bool>(), first in any::<bool>(), subgroup8 in any::<bool>(), workgroup_tiles in any::<bool>(),
         binding_kib in 1u64..512, workgroups_per_dim in 1u32..300,
     ) {
         let p = ConvParams { filters: (fg * groups) as u32, kernel_size: [k, k], strides: [s, s], dilation_rate: [1, 1],
@@ -130,7 +130,7 @@ proptest! {
         let shape = if first { [n, cg * groups, h, w] } else { [n, h, w, cg * groups] };
         let Ok(g) = Conv2dGeometry::new(&p, shape) else { return Ok(()) };
         let limits = PlanLimits { max_binding: binding_kib * 1024, max_buffer: binding_kib * 2048,
-            max_workgroups_per_dim: workgroups_per_dim, subgroup8 };
+            max_workgroups_per_dim: workgroups_per_dim, subgroup8, workgroup_tiles };
         let Ok(pl) = plan(&g, &limits) else { return Ok(()) }; // refusals name the limit (unit-tested)
         let mut covered = vec![0u8; g.batch * g.out_h];
         for c in &pl.chunks {

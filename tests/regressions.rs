@@ -30,6 +30,7 @@ fn row_band_input_length_is_a_length_not_an_end() {
         max_binding: 128 << 20,
         max_buffer: 1 << 31,
         subgroup8: false,
+        workgroup_tiles: false,
         max_workgroups_per_dim: 65535,
     };
     let p = plan(&g, &limits).unwrap();
@@ -49,6 +50,7 @@ fn row_search_never_passes_the_last_output_row() {
         max_binding: 64 * 1024,
         max_buffer: 256 * 1024,
         subgroup8: false,
+        workgroup_tiles: false,
         max_workgroups_per_dim: 8,
     };
     let p = plan(&g, &tiny).unwrap();

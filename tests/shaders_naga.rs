@@ -1,6 +1,7 @@
 //! Every shader variant parses and validates with naga (no GPU needed), and the uniform structs
 //! have the size naga computes for their WGSL twins.
 
+use wgpu_conv2d::gpu::depthwise_source::Taps;
 use wgpu_conv2d::gpu::params::{ConvUniform, IgemmUniform, LastAxisUniform, PadUniform};
 use wgpu_conv2d::gpu::pipelines::Kernel;
 use wgpu_conv2d::gpu::planner::{Tile, MAX_TILE};
@@ -43,7 +44,32 @@ fn all_variants() -> Vec<Kernel> {
         rows: wgpu_conv2d::gpu::planner::IGEMM_ROWS,
         cols,
     }));
-    v.extend([Kernel::Depthwise, Kernel::PadChannels, Kernel::LastAxis]);
+    for lane_rows in [4, 8] {
+        v.extend((1..=4).map(|cols| Kernel::IgemmNarrow { lane_rows, cols }));
+    }
+    v.extend(
+        [
+            ([1, 1], [1, 1], [1, 1]),
+            ([3, 3], [1, 1], [1, 1]),
+            ([3, 3], [2, 2], [1, 1]),
+            ([5, 5], [1, 1], [2, 2]),
+            ([7, 7], [1, 1], [1, 1]),
+            ([1, 7], [1, 2], [1, 1]),
+        ]
+        .map(|(kernel, strides, dilation)| {
+            Kernel::DepthwiseTiled(Taps {
+                kernel,
+                strides,
+                dilation,
+            })
+        }),
+    );
+    v.extend([
+        Kernel::IgemmTiled,
+        Kernel::Depthwise,
+        Kernel::PadChannels,
+        Kernel::LastAxis,
+    ]);
     v
 }
 

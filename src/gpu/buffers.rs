@@ -4,6 +4,7 @@ use std::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
+use crate::gpu::pool::{self, PooledBuffer};
 
 /// Runs `f` inside validation and out-of-memory error scopes and turns what they caught into errors.
 pub(crate) fn scoped<T>(ctx: &GpuContext, f: impl FnOnce() -> T) -> Result<T> {
@@ -51,7 +52,7 @@ fn init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) 
     })
 }
 
-/// A storage buffer holding `data`.
+/// A storage buffer holding `data`, owned by the caller (weights).
 pub(crate) fn upload(ctx: &GpuContext, label: &str, data: &[f32], extra: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
     init(
         ctx,
@@ -61,26 +62,54 @@ pub(crate) fn upload(ctx: &GpuContext, label: &str, data: &[f32], extra: wgpu::B
     )
 }
 
-/// A uniform buffer holding `value`.
-pub(crate) fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T) -> Result<wgpu::Buffer> {
-    init(ctx, label, bytemuck::bytes_of(value), wgpu::BufferUsages::UNIFORM)
+/// A uniform buffer holding `bytes` (made once per cached bind group).
+pub(crate) fn uniform_bytes(ctx: &GpuContext, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+    init(ctx, label, bytes, wgpu::BufferUsages::UNIFORM)
 }
 
-/// An output storage buffer of `len` floats, NaN-filled when the context asks for it.
-pub(crate) fn output(ctx: &GpuContext, label: &str, len: usize) -> Result<wgpu::Buffer> {
-    let nan = ctx.nan_fill_outputs.load(std::sync::atomic::Ordering::Relaxed);
-    if nan {
-        return upload(ctx, label, &vec![f32::NAN; len], wgpu::BufferUsages::COPY_SRC);
-    }
+/// A buffer of `bytes` bytes (rounded up to 4) and `usage` from the context's pool, created when
+/// the pool has none.
+pub(crate) fn acquire(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Result<PooledBuffer> {
     injected_oom(ctx, label)?;
-    scoped(ctx, || {
+    let size = bytes.max(4).next_multiple_of(4);
+    if let Some((id, buffer)) = ctx.pool.take(size, usage) {
+        return Ok(PooledBuffer::new(id, buffer, ctx.pool.clone()));
+    }
+    let buffer = scoped(ctx, || {
         ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: (len * 4) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            size,
+            usage,
             mapped_at_creation: false,
         })
-    })
+    })?;
+    ctx.pool.count_created();
+    Ok(PooledBuffer::new(pool::next_id(), buffer, ctx.pool.clone()))
+}
+
+const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// A pooled storage buffer holding `data` (an input).
+pub(crate) fn upload_pooled(ctx: &GpuContext, label: &str, data: &[f32]) -> Result<PooledBuffer> {
+    let buffer = acquire(ctx, label, data.len() as u64 * 4, TENSOR_USAGE)?;
+    scoped(ctx, || {
+        ctx.queue.write_buffer(buffer.buffer(), 0, bytemuck::cast_slice(data))
+    })?;
+    Ok(buffer)
+}
+
+/// A pooled output buffer of `len` floats, NaN-filled when the context asks for it.
+pub(crate) fn output(ctx: &GpuContext, label: &str, len: usize) -> Result<PooledBuffer> {
+    let buffer = acquire(ctx, label, len as u64 * 4, TENSOR_USAGE)?;
+    if ctx.nan_fill_outputs.load(std::sync::atomic::Ordering::Relaxed) {
+        let nan = vec![f32::NAN; len.max(1)];
+        scoped(ctx, || {
+            ctx.queue.write_buffer(buffer.buffer(), 0, bytemuck::cast_slice(&nan))
+        })?;
+    }
+    Ok(buffer)
 }
 
 /// Submits `encoder` (with no readback) and returns at once; the queue orders later work after it.
@@ -99,19 +128,20 @@ pub(crate) fn submit_and_read(
     len: usize,
 ) -> Result<Vec<f32>> {
     let size = (len * 4) as u64;
-    let staging = scoped(ctx, || {
-        ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("wgpu-conv2d readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
-    })?;
+    let staging = acquire(
+        ctx,
+        "wgpu-conv2d readback",
+        size,
+        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+    )?;
+    // A staging buffer left mapped or mid-map by a failure must not go back to the pool.
+    let mut staging = StagingGuard(Some(staging));
+    let staging_buf = staging.buffer().clone();
     let (sender, receiver) = mpsc::channel();
     let submission = scoped(ctx, || {
-        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
+        encoder.copy_buffer_to_buffer(source, 0, &staging_buf, 0, size);
         let index = ctx.queue.submit([encoder.finish()]);
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        staging_buf.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
         });
         index
@@ -143,12 +173,34 @@ pub(crate) fn submit_and_read(
         Err(_) => return Err(Error::Timeout("the readback mapping never completed".into())),
     }
     let values = {
-        let view = staging
+        let view = staging_buf
             .slice(..)
             .get_mapped_range()
             .map_err(|e| Error::Gpu(e.to_string()))?;
         bytemuck::cast_slice::<u8, f32>(&view).to_vec()
     };
-    staging.unmap();
+    staging_buf.unmap();
+    staging.release();
     Ok(values)
+}
+
+/// Holds a pooled staging buffer: destroyed on drop unless `release` hands it back to the pool.
+struct StagingGuard(Option<PooledBuffer>);
+
+impl StagingGuard {
+    fn buffer(&self) -> &wgpu::Buffer {
+        self.0.as_ref().expect("present until released").buffer()
+    }
+
+    fn release(&mut self) {
+        self.0.take(); // dropping the PooledBuffer returns it to the pool
+    }
+}
+
+impl Drop for StagingGuard {
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            b.discard();
+        }
+    }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::gpu::pipelines::{self, Kernel};
 use crate::gpu::planner::PlanLimits;
+use crate::gpu::pool::{self, BufferPool};
 
 /// How to pick an adapter and how long to wait for the GPU.
 #[derive(Debug, Clone)]
@@ -22,6 +23,28 @@ pub struct GpuOptions {
     pub limits: Option<wgpu::Limits>,
     /// The longest a single wait on the GPU may take before it is an error.
     pub timeout: Duration,
+    /// Bytes of idle buffers the context keeps for reuse by later calls (the oldest are freed
+    /// first; [`GpuContext::release_cached_buffers`] frees them all).
+    pub pool_bytes: u64,
+    /// Which kernels run dense convolutions; `Auto` picks by adapter.
+    pub kernel_family: KernelFamily,
+}
+
+/// The kernel family for dense (and grouped) convolutions. Depthwise layers use the depthwise
+/// kernels under every family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelFamily {
+    /// By adapter: on a software adapter (lavapipe) with 8-lane subgroups, the subgroup-broadcast
+    /// implicit GEMMs; on a hardware GPU, the workgroup-memory tiled GEMM; the direct kernel for
+    /// what neither covers.
+    #[default]
+    Auto,
+    /// The subgroup-broadcast GEMMs wherever the device has 8-lane subgroups.
+    SubgroupBroadcast,
+    /// The workgroup-memory tiled GEMM wherever the device's limits hold it.
+    WorkgroupTiles,
+    /// The direct kernel only.
+    Direct,
 }
 
 impl Default for GpuOptions {
@@ -32,8 +55,22 @@ impl Default for GpuOptions {
             force_fallback_adapter: false,
             limits: None,
             timeout: Duration::from_secs(60),
+            pool_bytes: 256 << 20,
+            kernel_family: KernelFamily::Auto,
         }
     }
+}
+
+/// Counters of what a context allocated for calls (weights excluded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuStats {
+    /// Buffers created for calls (inputs, outputs, intermediates, readback staging); the pool
+    /// serves repeated calls, so this stops growing once a workload is warm.
+    pub buffers_created: u64,
+    /// Bind groups created; layers cache theirs, so this too stops growing.
+    pub bind_groups_created: u64,
+    /// Bytes of idle buffers held for reuse now.
+    pub idle_buffer_bytes: u64,
 }
 
 static NEXT_CONTEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -59,8 +96,11 @@ pub struct GpuContext {
     pub(crate) timeout: Duration,
     pub(crate) lost: Arc<AtomicBool>,
     pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
-    /// A 16-byte buffer bound where a layer has no bias (zero-size bindings are invalid).
-    pub(crate) dummy: wgpu::Buffer,
+    /// A 16-byte buffer bound where a layer has no bias (zero-size bindings are invalid), and its id.
+    pub(crate) dummy: (u64, wgpu::Buffer),
+    /// Buffers for calls, reused across them.
+    pub(crate) pool: Arc<BufferPool>,
+    bind_groups_created: AtomicU64,
     /// Test knob: pre-fill outputs with NaN so an unwritten element shows.
     pub(crate) nan_fill_outputs: AtomicBool,
     /// Test knob: a [`Fault`] to inject into the next matching step (0: none).
@@ -155,7 +195,7 @@ impl GpuContext {
             "wgpu-conv2d: adapter {:?} ({:?}, {:?}, driver {:?} {:?})",
             info.name, info.backend, info.device_type, info.driver, info.driver_info
         );
-        Ok(Self::wrap(device, queue, info, options.timeout))
+        Ok(Self::wrap(device, queue, info, options))
     }
 
     /// The limits the kernels need: WebGPU's downlevel defaults, raised to the adapter's buffer
@@ -172,10 +212,11 @@ impl GpuContext {
     /// Wraps a device and queue the caller already has. Errors inside the crate's calls are caught
     /// by error scopes; the caller's uncaptured-error handler is left as it is.
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Arc<Self> {
-        Self::wrap(device, queue, info, GpuOptions::default().timeout)
+        Self::wrap(device, queue, info, &GpuOptions::default())
     }
 
-    fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo, timeout: Duration) -> Arc<Self> {
+    fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo, options: &GpuOptions) -> Arc<Self> {
+        let timeout = options.timeout;
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
@@ -196,16 +237,27 @@ impl GpuContext {
         let subgroup8 = device.features().contains(wgpu::Features::SUBGROUP)
             && info.subgroup_min_size == 8
             && info.subgroup_max_size == 8;
+        let software = info.device_type == wgpu::DeviceType::Cpu;
+        // Software adapters reward few loads per FLOP and punish workgroup memory (every access is
+        // a per-lane loop, barriers switch coroutines); hardware GPUs want workgroup tiles.
+        let (subgroup8, workgroup_tiles) = match options.kernel_family {
+            KernelFamily::Auto => (subgroup8 && software, !software),
+            KernelFamily::SubgroupBroadcast => (subgroup8, false),
+            KernelFamily::WorkgroupTiles => (false, true),
+            KernelFamily::Direct => (false, false),
+        };
         Arc::new(Self {
             id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
-            limits: PlanLimits::of(&device.limits(), subgroup8),
+            limits: PlanLimits::of(&device.limits(), subgroup8, workgroup_tiles),
             device,
             queue,
             info,
             timeout,
             lost,
             pipelines: Mutex::new(HashMap::new()),
-            dummy,
+            dummy: (pool::next_id(), dummy),
+            pool: Arc::new(BufferPool::new(options.pool_bytes)),
+            bind_groups_created: AtomicU64::new(0),
             nan_fill_outputs: AtomicBool::new(false),
             fault: std::sync::atomic::AtomicU8::new(0),
             uncaptured,
@@ -263,6 +315,24 @@ impl GpuContext {
     /// Pipelines compiled so far (one per kernel and tile variant, never one per shape).
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.lock().map_or(0, |p| p.len())
+    }
+
+    /// What the context has allocated, for checking that steady calls reuse rather than allocate.
+    pub fn stats(&self) -> GpuStats {
+        GpuStats {
+            buffers_created: self.pool.created(),
+            bind_groups_created: self.bind_groups_created.load(Ordering::Relaxed),
+            idle_buffer_bytes: self.pool.idle_bytes(),
+        }
+    }
+
+    /// Frees the idle buffers kept for reuse (layers' cached bind groups go with their layers).
+    pub fn release_cached_buffers(&self) {
+        self.pool.clear();
+    }
+
+    pub(crate) fn count_bind_group(&self) {
+        self.bind_groups_created.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Lets wgpu deliver a pending device-lost callback: it fires from `maintain` once the queue is

@@ -7,12 +7,15 @@ use crate::activation::Activation;
 use crate::config::DataFormat;
 use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
+use crate::gpu::binds::{BindCache, Bound};
 use crate::gpu::buffers::{self, scoped};
 use crate::gpu::context::GpuContext;
 use crate::gpu::params::{LastAxisUniform, PadUniform};
 use crate::gpu::pipelines::Kernel;
 use crate::gpu::planner::{self, fold_dispatch, Chunk, KernelChoice, Plan};
+use crate::gpu::pool::{self, PooledBuffer};
 use crate::gpu::uniforms::{self, to_u32};
+use bytemuck::bytes_of;
 
 /// A layer's kernel and bias on one device, tagged with the weights' version.
 pub(crate) struct GpuWeights {
@@ -20,11 +23,29 @@ pub(crate) struct GpuWeights {
     pub version: u64,
     /// Every kernel and bias value is finite (the GPU path assumes finite math).
     pub finite: bool,
-    kernel: wgpu::Buffer,
+    kernel: (u64, wgpu::Buffer),
     /// For `groups = 1` layers whose channels are not a multiple of 4: the kernel with zero rows
-    /// added up to a multiple of 4 channels, for the channel-padded implicit GEMM.
-    kernel_padded: Option<wgpu::Buffer>,
-    bias: Option<wgpu::Buffer>,
+    /// added up to a multiple of 4 channels, for the channel-padded implicit GEMMs.
+    kernel_padded: Option<(u64, wgpu::Buffer)>,
+    bias: Option<(u64, wgpu::Buffer)>,
+    /// This layer's bind groups on this device, reused across calls.
+    binds: BindCache,
+}
+
+/// A weight buffer with its bind-group cache id.
+fn with_id(buffer: wgpu::Buffer) -> (u64, wgpu::Buffer) {
+    (pool::next_id(), buffer)
+}
+
+fn bound((id, buffer): &(u64, wgpu::Buffer)) -> Bound<'_> {
+    Bound { id: *id, buffer }
+}
+
+fn pooled(b: &PooledBuffer) -> Bound<'_> {
+    Bound {
+        id: b.id(),
+        buffer: b.buffer(),
+    }
 }
 
 impl GpuWeights {
@@ -49,21 +70,27 @@ impl GpuWeights {
             context_id: ctx.id,
             version,
             finite,
-            kernel: buffers::upload(ctx, "wgpu-conv2d kernel", kernel, wgpu::BufferUsages::empty())?,
+            kernel: with_id(buffers::upload(
+                ctx,
+                "wgpu-conv2d kernel",
+                kernel,
+                wgpu::BufferUsages::empty(),
+            )?),
             kernel_padded: if groups == 1 && !shape[2].is_multiple_of(4) {
                 let padded = pad_kernel_channels(kernel, shape);
-                Some(buffers::upload(
+                Some(with_id(buffers::upload(
                     ctx,
                     "wgpu-conv2d kernel (padded)",
                     &padded,
                     wgpu::BufferUsages::empty(),
-                )?)
+                )?))
             } else {
                 None
             },
             bias: bias
-                .map(|b| buffers::upload(ctx, "wgpu-conv2d bias", b, wgpu::BufferUsages::empty()))
+                .map(|b| buffers::upload(ctx, "wgpu-conv2d bias", b, wgpu::BufferUsages::empty()).map(with_id))
                 .transpose()?,
+            binds: BindCache::default(),
         })
     }
 }
@@ -238,22 +265,34 @@ fn run_chunk(
     input: &[f32],
     weights: &GpuWeights,
 ) -> Result<Vec<f32>> {
-    let input_buf = buffers::upload(ctx, "wgpu-conv2d input", input, wgpu::BufferUsages::empty())?;
-    let (encoder, output, len) = encode_chunk(ctx, geom, plan, chunk, activation, &input_buf, weights)?;
-    buffers::submit_and_read(ctx, encoder, &output, len)
+    let input_buf = buffers::upload_pooled(ctx, "wgpu-conv2d input", input)?;
+    let encoded = encode_chunk(ctx, geom, plan, chunk, activation, pooled(&input_buf), weights)?;
+    let values = buffers::submit_and_read(ctx, encoded.encoder, encoded.output.buffer(), encoded.len);
+    drop(encoded.scratch); // back to the pool only once the work that uses it is queued
+    values
 }
 
-/// Records one chunk's passes reading `input_buf`; returns the encoder, the buffer that will hold
-/// the activated output and its length in floats.
+/// One chunk's recorded passes.
+pub(crate) struct Encoded {
+    pub encoder: wgpu::CommandEncoder,
+    /// The buffer that will hold the activated output.
+    pub output: PooledBuffer,
+    /// Its length in floats.
+    pub len: usize,
+    /// Intermediate buffers, held until the encoder is submitted, then back to the pool.
+    pub scratch: Vec<PooledBuffer>,
+}
+
+/// Records one chunk's passes reading `input`.
 pub(crate) fn encode_chunk(
     ctx: &Arc<GpuContext>,
     geom: &Conv2dGeometry,
     plan: &Plan,
     chunk: &Chunk,
     activation: Activation,
-    input_buf: &wgpu::Buffer,
+    input: Bound<'_>,
     weights: &GpuWeights,
-) -> Result<(wgpu::CommandEncoder, wgpu::Buffer, usize)> {
+) -> Result<Encoded> {
     let fused = if activation.is_axis_reduction() {
         0
     } else {
@@ -262,86 +301,88 @@ pub(crate) fn encode_chunk(
     let has_bias = weights.bias.is_some();
     let out_len = chunk.batch_len * chunk.out_rows * geom.out_w * geom.filters;
     let out_buf = buffers::output(ctx, "wgpu-conv2d output", out_len)?;
-    let bias = weights.bias.as_ref().unwrap_or(&ctx.dummy);
+    let bias = bound(weights.bias.as_ref().unwrap_or(&ctx.dummy));
+    let kernel_buf = bound(&weights.kernel);
+    let mut scratch = Vec::new();
     let mut encoder = scoped(ctx, || {
         ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-conv2d"),
         })
     })?;
+    let out = pooled(&out_buf);
+    let pass = |kernel: Kernel, uniform: &[u8], bindings: &[Bound<'_>], groups: u64, encoder: &mut _| {
+        record(ctx, encoder, &weights.binds, kernel, uniform, bindings, groups)
+    };
     match plan.kernel {
         KernelChoice::Direct(tile) => {
             let (params, groups) = uniforms::direct(geom, chunk, tile, fused, has_bias)?;
-            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
-            record(
-                ctx,
-                &mut encoder,
+            let bindings = [input, kernel_buf, bias, out];
+            pass(
                 Kernel::ConvDirect(tile),
-                &[&u, input_buf, &weights.kernel, bias, &out_buf],
+                bytes_of(&params),
+                &bindings,
                 groups,
+                &mut encoder,
             )?;
         }
-        KernelChoice::Depthwise => {
-            let (params, groups) = uniforms::depthwise(geom, chunk, fused, has_bias)?;
-            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
-            record(
-                ctx,
-                &mut encoder,
-                Kernel::Depthwise,
-                &[&u, input_buf, &weights.kernel, bias, &out_buf],
-                groups,
-            )?;
+        KernelChoice::Depthwise | KernelChoice::DepthwiseTiled(_) => {
+            let kernel = match plan.kernel {
+                KernelChoice::DepthwiseTiled(taps) => Kernel::DepthwiseTiled(taps),
+                _ => Kernel::Depthwise,
+            };
+            let (params, groups) = uniforms::depthwise(geom, chunk, plan.kernel, fused, has_bias)?;
+            let bindings = [input, kernel_buf, bias, out];
+            pass(kernel, bytes_of(&params), &bindings, groups, &mut encoder)?;
         }
         KernelChoice::Igemm { rows, cols } => {
-            let (params, groups) = uniforms::igemm(geom, chunk, rows, cols, fused, has_bias, None)?;
-            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
-            let kernel = Kernel::Igemm { rows, cols };
-            record(
-                ctx,
-                &mut encoder,
-                kernel,
-                &[&u, input_buf, &weights.kernel, bias, &out_buf],
+            let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, None)?;
+            let bindings = [input, kernel_buf, bias, out];
+            pass(
+                Kernel::Igemm { rows, cols },
+                bytes_of(&params),
+                &bindings,
                 groups,
+                &mut encoder,
             )?;
         }
         KernelChoice::IgemmPadded { rows, cols } => {
-            // Few input channels: pad them to a multiple of 4 on the device, then the vec4 GEMM
-            // with the kernel uploaded padded (zero rows for the added channels).
-            let c4 = geom.in_c.div_ceil(4);
-            let pixels = chunk.batch_len * chunk.in_rows * geom.in_w;
-            let padded = buffers::output(ctx, "wgpu-conv2d padded input", pixels * c4 * 4)?;
-            let pad = PadUniform {
-                pixels: to_u32(pixels, "pixels")?,
-                in_c: to_u32(geom.in_c, "channels")?,
-                c4: to_u32(c4, "channels")?,
-                _pad: 0,
-            };
-            let pu = buffers::uniform(ctx, "wgpu-conv2d pad params", &pad)?;
-            let pad_groups = ((pixels * c4) as u64).div_ceil(planner::WORKGROUP as u64);
-            record(
-                ctx,
-                &mut encoder,
-                Kernel::PadChannels,
-                &[&pu, input_buf, &padded],
-                pad_groups,
-            )?;
-            let kernel_padded = weights
-                .kernel_padded
-                .as_ref()
-                .ok_or_else(|| Error::Gpu("the channel-padded kernel was not uploaded".into()))?;
-            let (params, groups) = uniforms::igemm(geom, chunk, rows, cols, fused, has_bias, Some(c4 * 4))?;
-            let u = buffers::uniform(ctx, "wgpu-conv2d params", &params)?;
-            let kernel = Kernel::Igemm { rows, cols };
-            record(
-                ctx,
-                &mut encoder,
-                kernel,
-                &[&u, &padded, kernel_padded, bias, &out_buf],
+            let (padded, kernel_padded, c4) = pad_channels(ctx, &mut encoder, geom, chunk, input, weights)?;
+            let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, Some(c4 * 4))?;
+            let bindings = [pooled(&padded), bound(kernel_padded), bias, out];
+            pass(
+                Kernel::Igemm { rows, cols },
+                bytes_of(&params),
+                &bindings,
                 groups,
+                &mut encoder,
             )?;
+            scratch.push(padded);
+        }
+        KernelChoice::Narrow { padded, .. } | KernelChoice::Tiled { padded } => {
+            let kernel = match plan.kernel {
+                KernelChoice::Narrow { lane_rows, cols, .. } => Kernel::IgemmNarrow { lane_rows, cols },
+                _ => Kernel::IgemmTiled,
+            };
+            if padded {
+                let (padded, kernel_padded, c4) = pad_channels(ctx, &mut encoder, geom, chunk, input, weights)?;
+                let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, Some(c4 * 4))?;
+                let bindings = [pooled(&padded), bound(kernel_padded), bias, out];
+                pass(kernel, bytes_of(&params), &bindings, groups, &mut encoder)?;
+                scratch.push(padded);
+            } else {
+                let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, None)?;
+                let bindings = [input, kernel_buf, bias, out];
+                pass(kernel, bytes_of(&params), &bindings, groups, &mut encoder)?;
+            }
         }
     }
     if !activation.is_axis_reduction() {
-        return Ok((encoder, out_buf, out_len));
+        return Ok(Encoded {
+            encoder,
+            output: out_buf,
+            len: out_len,
+            scratch,
+        });
     }
     // The last axis is contiguous in both layouts: channels (channels_last) or width (channels_first).
     let len = match geom.data_format {
@@ -360,38 +401,77 @@ pub(crate) fn encode_chunk(
         activation: activation_id(activation),
         _pad: 0,
     };
-    let axis_uniform = buffers::uniform(ctx, "wgpu-conv2d last-axis params", &q)?;
     let final_buf = buffers::output(ctx, "wgpu-conv2d activated", final_len)?;
     let lane_groups = (lanes as u64).div_ceil(planner::WORKGROUP as u64);
-    record(
-        ctx,
-        &mut encoder,
+    pass(
         Kernel::LastAxis,
-        &[&axis_uniform, &out_buf, &final_buf],
+        bytes_of(&q),
+        &[out, pooled(&final_buf)],
         lane_groups,
+        &mut encoder,
     )?;
-    Ok((encoder, final_buf, final_len))
+    scratch.push(out_buf);
+    Ok(Encoded {
+        encoder,
+        output: final_buf,
+        len: final_len,
+        scratch,
+    })
 }
 
-/// Records one pass of `kernel` binding `bindings` in order (0, 1, ...), folded within the limits.
+/// Records the pass that pads few input channels (RGB stems) to a multiple of 4, for the vec4
+/// GEMMs; returns the padded input, the kernel uploaded with matching zero rows, and the vec4
+/// channel count.
+fn pad_channels<'w>(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    geom: &Conv2dGeometry,
+    chunk: &Chunk,
+    input: Bound<'_>,
+    weights: &'w GpuWeights,
+) -> Result<(PooledBuffer, &'w (u64, wgpu::Buffer), usize)> {
+    let kernel_padded = weights
+        .kernel_padded
+        .as_ref()
+        .ok_or_else(|| Error::Gpu("the channel-padded kernel was not uploaded".into()))?;
+    let c4 = geom.in_c.div_ceil(4);
+    let pixels = chunk.batch_len * chunk.in_rows * geom.in_w;
+    let padded = buffers::output(ctx, "wgpu-conv2d padded input", pixels * c4 * 4)?;
+    let pad = PadUniform {
+        pixels: to_u32(pixels, "pixels")?,
+        in_c: to_u32(geom.in_c, "channels")?,
+        c4: to_u32(c4, "channels")?,
+        _pad: 0,
+    };
+    let pad_groups = ((pixels * c4) as u64).div_ceil(planner::WORKGROUP as u64);
+    record(
+        ctx,
+        encoder,
+        &weights.binds,
+        Kernel::PadChannels,
+        bytes_of(&pad),
+        &[input, pooled(&padded)],
+        pad_groups,
+    )?;
+    Ok((padded, kernel_padded, c4))
+}
+
+/// Records one pass of `kernel`: a uniform holding `uniform` at binding 0, then `bindings` at 1,
+/// 2, ..., through the layer's bind-group cache; the dispatch folded within the limits.
 fn record(
     ctx: &GpuContext,
     encoder: &mut wgpu::CommandEncoder,
+    binds: &BindCache,
     kernel: Kernel,
-    bindings: &[&wgpu::Buffer],
+    uniform: &[u8],
+    bindings: &[Bound<'_>],
     groups: u64,
 ) -> Result<()> {
     let pipeline = ctx.pipeline(kernel)?;
     let dispatch = fold_dispatch(groups, ctx.limits.max_workgroups_per_dim)
         .ok_or_else(|| Error::Unsupported(format!("{groups} workgroups cannot be folded into the dispatch limit")))?;
+    let bind = binds.get(ctx, kernel, &pipeline, uniform, bindings)?;
     scoped(ctx, || {
-        let entries: Vec<wgpu::BindGroupEntry<'_>> =
-            bindings.iter().enumerate().map(|(i, b)| entry(i as u32, b)).collect();
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("wgpu-conv2d"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: None,
             timestamp_writes: None,
@@ -408,30 +488,24 @@ fn record(
     })
 }
 
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
-    }
-}
-
 /// Runs the convolution on a resident input, leaving the output resident.
 pub(crate) fn run_resident(
     ctx: &Arc<GpuContext>,
     geom: &Conv2dGeometry,
     activation: Activation,
-    input: &wgpu::Buffer,
+    input: &PooledBuffer,
     weights: &GpuWeights,
-) -> Result<(wgpu::Buffer, [usize; 4])> {
+) -> Result<(PooledBuffer, [usize; 4])> {
     ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
     let plan = planner::plan(geom, &ctx.limits)?;
     let shape = activated_shape(geom, activation);
     match plan.chunks.as_slice() {
         [] => Ok((buffers::output(ctx, "wgpu-conv2d empty", 1)?, shape)),
         [chunk] => {
-            let (encoder, output, _) = encode_chunk(ctx, geom, &plan, chunk, activation, input, weights)?;
-            buffers::submit(ctx, encoder)?;
-            Ok((output, shape))
+            let encoded = encode_chunk(ctx, geom, &plan, chunk, activation, pooled(input), weights)?;
+            buffers::submit(ctx, encoded.encoder)?;
+            drop(encoded.scratch); // back to the pool only once the work that uses it is queued
+            Ok((encoded.output, shape))
         }
         chunks => Err(Error::Unsupported(format!(
             "this call needs {} pieces to fit the device limits; a resident GpuTensor must fit in one \

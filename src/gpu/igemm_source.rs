@@ -109,12 +109,16 @@ pub fn body(r: u32, t: u32) -> String {
     // Epilogue: unrolled stores of acc + bias, then (for a non-linear activation, a uniform
     // branch) one loop that applies it in place to what this lane just wrote. Inlining the
     // activation per accumulator instead made llvmpipe compile 4x longer and run 10% slower.
+    // One bias load per column (a storage load is a per-lane loop on llvmpipe), not one per row.
     let _ = writeln!(s, "    let has_bias = p.has_bias != 0u;");
+    for tt in 0..t {
+        let _ = writeln!(s, "    let bias{tt} = select(vec4<f32>(0.0), bias[col{tt}], has_bias);");
+    }
     for i in 0..r {
         for tt in 0..t {
             let _ = writeln!(
                 s,
-                "    if (live && row0 + {i}u < p.m && cu{tt} < p.fg4) {{ output[(row0 + {i}u) * p.f4 + col{tt}] = select(acc{i}_{tt}, acc{i}_{tt} + bias[col{tt}], has_bias); }}"
+                "    if (live && row0 + {i}u < p.m && cu{tt} < p.fg4) {{ output[(row0 + {i}u) * p.f4 + col{tt}] = acc{i}_{tt} + bias{tt}; }}"
             );
         }
     }

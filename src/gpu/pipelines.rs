@@ -3,14 +3,16 @@
 use crate::error::{Error, Result};
 use crate::gpu::buffers::scoped;
 use crate::gpu::context::GpuContext;
-use crate::gpu::igemm_source;
+use crate::gpu::depthwise_source::{self, Taps};
 use crate::gpu::planner::Tile;
+use crate::gpu::{igemm_source, narrow_source};
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
 const ACTIVATION: &str = include_str!("../../shaders/activation.wgsl");
 const CONV_DIRECT: &str = include_str!("../../shaders/conv_direct.wgsl");
 const LAST_AXIS: &str = include_str!("../../shaders/last_axis.wgsl");
 const DEPTHWISE: &str = include_str!("../../shaders/conv_depthwise.wgsl");
+const IGEMM_TILED: &str = include_str!("../../shaders/conv_igemm_tiled.wgsl");
 const PAD_CHANNELS: &str = include_str!("../../shaders/pad_channels.wgsl");
 
 /// A kernel and its override values: everything a pipeline depends on.
@@ -25,8 +27,19 @@ pub enum Kernel {
         /// vec4 filter columns per lane.
         cols: u32,
     },
+    /// The generated narrow implicit GEMM (`narrow_source.rs`).
+    IgemmNarrow {
+        /// Output pixels per lane.
+        lane_rows: u32,
+        /// vec4 columns (filters per group / 4).
+        cols: u32,
+    },
+    /// `conv_igemm_tiled.wgsl`.
+    IgemmTiled,
     /// `conv_depthwise.wgsl`.
     Depthwise,
+    /// The generated tiled depthwise kernel (`depthwise_source.rs`).
+    DepthwiseTiled(Taps),
     /// `pad_channels.wgsl`.
     PadChannels,
     /// `last_axis.wgsl`.
@@ -39,7 +52,10 @@ impl Kernel {
         let body = match self {
             Self::ConvDirect(_) => CONV_DIRECT.to_string(),
             Self::Igemm { rows, cols } => igemm_source::body(rows, cols),
+            Self::IgemmNarrow { lane_rows, cols } => narrow_source::body(lane_rows, cols),
+            Self::IgemmTiled => IGEMM_TILED.to_string(),
             Self::Depthwise => DEPTHWISE.to_string(),
+            Self::DepthwiseTiled(t) => depthwise_source::body(t),
             Self::PadChannels => PAD_CHANNELS.to_string(),
             Self::LastAxis => LAST_AXIS.to_string(),
         };
@@ -56,14 +72,17 @@ impl Kernel {
 
     /// True when the kernel needs `Features::SUBGROUP`.
     pub fn needs_subgroups(self) -> bool {
-        matches!(self, Self::Igemm { .. })
+        matches!(self, Self::Igemm { .. } | Self::IgemmNarrow { .. })
     }
 
     fn label(self) -> &'static str {
         match self {
             Self::ConvDirect(_) => "conv_direct",
             Self::Igemm { .. } => "conv_igemm_subgroup",
+            Self::IgemmNarrow { .. } => "conv_igemm_narrow",
+            Self::IgemmTiled => "conv_igemm_tiled",
             Self::Depthwise => "conv_depthwise",
+            Self::DepthwiseTiled(_) => "conv_depthwise_tiled",
             Self::PadChannels => "pad_channels",
             Self::LastAxis => "last_axis",
         }

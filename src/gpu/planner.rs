@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
+use crate::gpu::depthwise_source::{self, Taps};
 
 /// Invocations per workgroup in every kernel (`WORKGROUP` in the shaders).
 pub const WORKGROUP: u32 = 64;
@@ -21,16 +22,20 @@ pub struct PlanLimits {
     /// Subgroups of exactly 8 lanes are available (the `SUBGROUP` feature on an adapter such as
     /// lavapipe): the implicit-GEMM kernel shaped for software adapters can run.
     pub subgroup8: bool,
+    /// The workgroup-memory tiled GEMM is the one to use for dense shapes (a hardware GPU whose
+    /// limits hold its 8x8 workgroup and 8 KiB of tiles).
+    pub workgroup_tiles: bool,
 }
 
 impl PlanLimits {
     /// The limits of a wgpu device; `subgroup8` from its features and adapter.
-    pub fn of(limits: &wgpu::Limits, subgroup8: bool) -> Self {
+    pub fn of(limits: &wgpu::Limits, subgroup8: bool, workgroup_tiles: bool) -> Self {
         Self {
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
             subgroup8,
+            workgroup_tiles: workgroup_tiles && tiles_fit(limits),
         }
     }
 
@@ -39,6 +44,17 @@ impl PlanLimits {
         self.max_binding.min(self.max_buffer)
     }
 }
+
+/// True when `limits` hold the tiled GEMM's 8x8 workgroup and its 8 KiB of workgroup memory.
+pub fn tiles_fit(limits: &wgpu::Limits) -> bool {
+    limits.max_compute_workgroup_storage_size >= TILED_WORKGROUP_BYTES
+        && limits.max_compute_invocations_per_workgroup >= 64
+        && limits.max_compute_workgroup_size_x >= 8
+        && limits.max_compute_workgroup_size_y >= 8
+}
+
+/// Workgroup memory of `conv_igemm_tiled.wgsl`: two 32 x 8 vec4 tiles.
+pub const TILED_WORKGROUP_BYTES: u32 = 2 * 32 * 8 * 16;
 
 /// The kernel variant: tile shape, part of the pipeline cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,8 +112,29 @@ pub enum KernelChoice {
         /// vec4 filter columns per lane.
         cols: u32,
     },
+    /// The narrow implicit GEMM for 8-lane subgroups (`narrow_source.rs`): groups of at most 16
+    /// filters; each lane owns `8·lane_rows`-pixel tiles' `lane_rows` pixels × all `cols` vec4
+    /// columns of its group (channels_last, channels per group a multiple of 4, or padded to one
+    /// when `padded` and `groups = 1`).
+    Narrow {
+        /// Output pixels per lane (the workgroup owns 8 times as many).
+        lane_rows: u32,
+        /// vec4 columns: the group's filters / 4.
+        cols: u32,
+        /// A pass first pads the input channels to a multiple of 4 (RGB stems).
+        padded: bool,
+    },
+    /// `conv_igemm_tiled.wgsl`: the implicit GEMM with workgroup-memory tiles (32 pixels x 32
+    /// filters per 8x8 workgroup) for hardware GPUs; same layouts as `Igemm`/`IgemmPadded`.
+    Tiled {
+        /// A pass first pads the input channels to a multiple of 4 (RGB stems).
+        padded: bool,
+    },
     /// `conv_depthwise.wgsl`: one filter per channel, channels_last, channels a multiple of 4.
     Depthwise,
+    /// The generated tiled depthwise kernel (`depthwise_source.rs`) for one kernel size, stride
+    /// and dilation: same layouts as `Depthwise`, each input vec4 loaded once per output block.
+    DepthwiseTiled(Taps),
 }
 
 /// Rows per workgroup of the implicit GEMM: 32 keeps llvmpipe's compile under a second.
@@ -134,6 +171,28 @@ impl Plan {
                 32 * cols,
                 self.chunks.len()
             ),
+            KernelChoice::Narrow {
+                lane_rows,
+                cols,
+                padded,
+            } => format!(
+                "{}narrow implicit GEMM (weights broadcast), tile {} px x {} f, {} chunk(s)",
+                if padded { "channels padded to 4 + " } else { "" },
+                8 * lane_rows,
+                4 * cols,
+                self.chunks.len()
+            ),
+            KernelChoice::Tiled { padded } => format!(
+                "{}implicit GEMM (workgroup tiles), tile 32 px x 32 f, {} chunk(s)",
+                if padded { "channels padded to 4 + " } else { "" },
+                self.chunks.len()
+            ),
+            KernelChoice::DepthwiseTiled(_) => format!(
+                "depthwise tiled, 4 ch x {}x{} px per invocation, {} chunk(s)",
+                depthwise_source::TILE_Y,
+                depthwise_source::TILE_X,
+                self.chunks.len()
+            ),
             KernelChoice::Depthwise => format!("depthwise, 4 ch x 4 px per invocation, {} chunk(s)", self.chunks.len()),
         }
     }
@@ -154,9 +213,43 @@ pub fn choose_kernel(g: &Conv2dGeometry, limits: &PlanLimits) -> KernelChoice {
     let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
     let channels_last = g.data_format == crate::config::DataFormat::ChannelsLast;
     if channels_last && cin_g == 1 && f_g == 1 && g.in_c.is_multiple_of(4) {
-        return KernelChoice::Depthwise;
+        let taps = Taps {
+            kernel: g.kernel.map(|v| v as u32),
+            strides: g.strides.map(|v| v as u32),
+            dilation: g.dilation.map(|v| v as u32),
+        };
+        return if taps.fits() {
+            KernelChoice::DepthwiseTiled(taps)
+        } else {
+            KernelChoice::Depthwise
+        };
     }
     let cols = (f_g / 4).div_ceil(8).clamp(1, 4) as u32;
+    if limits.subgroup8 && channels_last && f_g % 4 == 0 && f_g <= 16 {
+        let padded = cin_g % 4 != 0;
+        if !padded || g.groups == 1 {
+            let cols = (f_g / 4) as u32;
+            let lane_rows = std::env::var("LR")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(if cols <= 2 { 8 } else { 4 });
+            return KernelChoice::Narrow {
+                lane_rows,
+                cols,
+                padded,
+            };
+        }
+    }
+    // On hardware GPUs the workgroup-tiled GEMM, where a group fills at least half its 32 columns;
+    // narrower groups keep the direct kernel's 4-filter tiles.
+    if limits.workgroup_tiles && !limits.subgroup8 && channels_last && f_g % 4 == 0 && f_g >= 16 {
+        if cin_g % 4 == 0 {
+            return KernelChoice::Tiled { padded: false };
+        }
+        if g.groups == 1 {
+            return KernelChoice::Tiled { padded: true };
+        }
+    }
     if limits.subgroup8 && channels_last && f_g % 4 == 0 {
         if cin_g % 4 == 0 {
             return KernelChoice::Igemm { rows: IGEMM_ROWS, cols };
@@ -184,6 +277,11 @@ pub fn igemm_col_tiles(g: &Conv2dGeometry, cols: u32) -> u64 {
     ((g.filters_per_group() / 4) as u64).div_ceil(8 * cols as u64)
 }
 
+/// Column tiles (32 filters each) per group of the workgroup-tiled GEMM.
+pub fn tiled_col_tiles(g: &Conv2dGeometry) -> u64 {
+    ((g.filters_per_group() / 4) as u64).div_ceil(8)
+}
+
 /// Workgroups needed for `chunk` under `kernel`.
 pub fn workgroups(g: &Conv2dGeometry, kernel: KernelChoice, chunk: &Chunk) -> Option<u64> {
     match kernel {
@@ -195,6 +293,29 @@ pub fn workgroups(g: &Conv2dGeometry, kernel: KernelChoice, chunk: &Chunk) -> Op
             m.div_ceil(rows as u64)
                 .checked_mul(g.groups as u64)?
                 .checked_mul(igemm_col_tiles(g, cols))
+        }
+        KernelChoice::Narrow { lane_rows, .. } => {
+            let m = (chunk.batch_len as u64)
+                .checked_mul(chunk.out_rows as u64)?
+                .checked_mul(g.out_w as u64)?;
+            m.div_ceil(8 * lane_rows as u64).checked_mul(g.groups as u64)
+        }
+        KernelChoice::Tiled { .. } => {
+            let m = (chunk.batch_len as u64)
+                .checked_mul(chunk.out_rows as u64)?
+                .checked_mul(g.out_w as u64)?;
+            m.div_ceil(32)
+                .checked_mul(g.groups as u64)?
+                .checked_mul(tiled_col_tiles(g))
+        }
+        KernelChoice::DepthwiseTiled(_) => {
+            let blocks = (chunk.out_rows as u64)
+                .div_ceil(depthwise_source::TILE_Y as u64)
+                .checked_mul((g.out_w as u64).div_ceil(depthwise_source::TILE_X as u64))?;
+            let invocations = (chunk.batch_len as u64)
+                .checked_mul(blocks)?
+                .checked_mul((g.in_c / 4) as u64)?;
+            Some(invocations.div_ceil(WORKGROUP as u64))
         }
         KernelChoice::Depthwise => {
             let per_row = (g.out_w as u64).div_ceil(4).checked_mul((g.in_c / 4) as u64)?;
@@ -263,7 +384,12 @@ pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
         return Err(unsupported(format!("the kernel ({kernel_bytes} bytes)")));
     }
     // The channel-padded path also holds the input with channels rounded up to 4.
-    let in_c = if matches!(kernel, KernelChoice::IgemmPadded { .. }) {
+    let in_c = if matches!(
+        kernel,
+        KernelChoice::IgemmPadded { .. }
+            | KernelChoice::Narrow { padded: true, .. }
+            | KernelChoice::Tiled { padded: true }
+    ) {
         g.in_c.div_ceil(4) * 4
     } else {
         g.in_c
@@ -402,12 +528,14 @@ mod tests {
             max_binding: 64 * 1024,
             max_buffer: 256 * 1024,
             subgroup8: false,
+            workgroup_tiles: false,
             max_workgroups_per_dim: 8,
         };
         let roomy = PlanLimits {
             max_binding: 128 << 20,
             max_buffer: 256 << 20,
             subgroup8: false,
+            workgroup_tiles: false,
             max_workgroups_per_dim: 65535,
         };
         for (shape, k, s, d, f, groups, padding) in [
@@ -434,6 +562,7 @@ mod tests {
             max_binding: 64 * 1024,
             max_buffer: 64 * 1024,
             subgroup8: false,
+            workgroup_tiles: false,
             max_workgroups_per_dim: 8,
         };
         let err = plan(&g, &tiny).unwrap_err();

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::gpu::buffers;
 use crate::gpu::context::GpuContext;
+use crate::gpu::pool::PooledBuffer;
 use crate::tensor::Tensor;
 
 /// f32 data in a storage buffer of one [`GpuContext`], with its shape.
 #[derive(Debug)]
 pub struct GpuTensor {
     pub(crate) ctx: Arc<GpuContext>,
-    pub(crate) buffer: wgpu::Buffer,
+    pub(crate) buffer: PooledBuffer,
     pub(crate) shape: Vec<usize>,
 }
 
@@ -30,7 +31,7 @@ impl GpuTensor {
                  run forward_on with host data, which splits it"
             )));
         }
-        let buffer = buffers::upload(ctx, "wgpu-conv2d tensor", tensor.data(), wgpu::BufferUsages::COPY_SRC)?;
+        let buffer = buffers::upload_pooled(ctx, "wgpu-conv2d tensor", tensor.data())?;
         Ok(Self {
             ctx: ctx.clone(),
             buffer,
@@ -69,7 +70,7 @@ impl GpuTensor {
         let encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("download"),
         });
-        let values = buffers::submit_and_read(&self.ctx, encoder, &self.buffer, self.len())?;
+        let values = buffers::submit_and_read(&self.ctx, encoder, self.buffer.buffer(), self.len())?;
         Tensor::new(self.shape.clone(), values)
     }
 }

@@ -3,6 +3,7 @@
 use crate::config::DataFormat;
 use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
+use crate::gpu::depthwise_source;
 use crate::gpu::params::{ConvUniform, IgemmUniform};
 use crate::gpu::planner::{self, Chunk, KernelChoice, Tile};
 
@@ -60,19 +61,28 @@ pub(crate) fn direct(
     Ok((params, groups))
 }
 
-/// `conv_depthwise.wgsl`'s uniform: `ConvParams` with 4-column tiles and vec4 channels.
+/// The depthwise kernels' uniform: `ConvParams` with vec4 channels and `x_tiles`/`total` counted
+/// in the kernel's output blocks (4 columns for `Depthwise`, the tiled kernel's block otherwise).
 pub(crate) fn depthwise(
     geom: &Conv2dGeometry,
     chunk: &Chunk,
+    kernel: KernelChoice,
     activation: u32,
     has_bias: bool,
 ) -> Result<(ConvUniform, u64)> {
     let tile = Tile { filters: 4, columns: 4 };
     let (mut params, _) = direct(geom, chunk, tile, activation, has_bias)?;
-    let groups = planner::workgroups(geom, KernelChoice::Depthwise, chunk).ok_or(Error::SizeOverflow("workgroups"))?;
-    params.x_tiles = to_u32(geom.out_w.div_ceil(4), "column tiles")?;
+    let groups = planner::workgroups(geom, kernel, chunk).ok_or(Error::SizeOverflow("workgroups"))?;
+    let (rows, cols) = match kernel {
+        KernelChoice::DepthwiseTiled(_) => (
+            chunk.out_rows.div_ceil(depthwise_source::TILE_Y as usize),
+            depthwise_source::TILE_X as usize,
+        ),
+        _ => (chunk.out_rows, 4),
+    };
+    params.x_tiles = to_u32(geom.out_w.div_ceil(cols), "column tiles")?;
     params.total = to_u32(
-        chunk.batch_len * chunk.out_rows * geom.out_w.div_ceil(4) * (geom.in_c / 4),
+        chunk.batch_len * rows * geom.out_w.div_ceil(cols) * (geom.in_c / 4),
         "invocations",
     )?;
     Ok((params, groups))
@@ -80,16 +90,22 @@ pub(crate) fn depthwise(
 
 /// The implicit GEMM's uniform (channels_last; channels and filters per group multiples of 4, or
 /// `padded_channels` when a padding pass rounded the input's channels up).
+/// `kernel` is one of the implicit GEMMs (wide or narrow).
 pub(crate) fn igemm(
     geom: &Conv2dGeometry,
     chunk: &Chunk,
-    rows: u32,
-    cols: u32,
+    kernel: KernelChoice,
     activation: u32,
     has_bias: bool,
     padded_channels: Option<usize>,
 ) -> Result<(IgemmUniform, u64)> {
-    let kernel = KernelChoice::Igemm { rows, cols };
+    let col_tiles = match kernel {
+        KernelChoice::Igemm { cols, .. } | KernelChoice::IgemmPadded { cols, .. } => {
+            planner::igemm_col_tiles(geom, cols)
+        }
+        KernelChoice::Tiled { .. } => planner::tiled_col_tiles(geom),
+        _ => 1, // the narrow GEMM: one tile holds all of a group's columns
+    };
     let (in_c, cin_g) = match padded_channels {
         Some(c) => (c, c),
         None => (geom.in_c, geom.cin_per_group()),
@@ -112,8 +128,7 @@ pub(crate) fn igemm(
         stride_w: to_u32(geom.strides[1], "stride")?,
         dil_h: to_u32(geom.dilation[0], "dilation")?,
         dil_w: to_u32(geom.dilation[1], "dilation")?,
-        col_tiles: u32::try_from(planner::igemm_col_tiles(geom, cols))
-            .map_err(|_| Error::SizeOverflow("column tiles"))?,
+        col_tiles: u32::try_from(col_tiles).map_err(|_| Error::SizeOverflow("column tiles"))?,
         tiles: u32::try_from(groups).map_err(|_| Error::SizeOverflow("tiles"))?,
         has_bias: u32::from(has_bias),
         activation,
