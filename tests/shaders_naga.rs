@@ -44,7 +44,7 @@ fn all_variants() -> Vec<Kernel> {
         rows: wgpu_conv2d::gpu::planner::IGEMM_ROWS,
         cols,
     }));
-    for lane_rows in [4, 8] {
+    for lane_rows in [4, 8, 16] {
         v.extend((1..=4).map(|cols| Kernel::IgemmNarrow { lane_rows, cols }));
     }
     v.extend(
