@@ -510,6 +510,7 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
         run_case(&device, &case, exact);
     }
     println!("kernels used: {kernels:?}");
+    assert!(kernels.keys().any(|k| k.starts_with("grouped tiled")), "{kernels:?}");
     if ctx.plan_limits().subgroup8 {
         assert!(kernels.keys().any(|k| k.starts_with("implicit GEMM")), "{kernels:?}");
         assert!(

@@ -56,12 +56,14 @@ fn all_variants() -> Vec<Kernel> {
             ([7, 7], [1, 1], [1, 1]),
             ([1, 7], [1, 2], [1, 1]),
         ]
-        .map(|(kernel, strides, dilation)| {
-            Kernel::DepthwiseTiled(Taps {
+        .into_iter()
+        .flat_map(|(kernel, strides, dilation)| {
+            let taps = Taps {
                 kernel,
                 strides,
                 dilation,
-            })
+            };
+            [Kernel::DepthwiseTiled(taps), Kernel::GroupedTiled(taps)]
         }),
     );
     v.extend([

@@ -325,9 +325,10 @@ pub(crate) fn encode_chunk(
                 &mut encoder,
             )?;
         }
-        KernelChoice::Depthwise | KernelChoice::DepthwiseTiled(_) => {
+        KernelChoice::Depthwise | KernelChoice::DepthwiseTiled(_) | KernelChoice::GroupedTiled(_) => {
             let kernel = match plan.kernel {
                 KernelChoice::DepthwiseTiled(taps) => Kernel::DepthwiseTiled(taps),
+                KernelChoice::GroupedTiled(taps) => Kernel::GroupedTiled(taps),
                 _ => Kernel::Depthwise,
             };
             let (params, groups) = uniforms::depthwise(geom, chunk, plan.kernel, fused, has_bias)?;

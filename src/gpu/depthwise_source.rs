@@ -42,8 +42,20 @@ impl Taps {
     }
 }
 
-/// The kernel body for `t`.
+/// The depthwise kernel body for `t`.
 pub fn body(t: Taps) -> String {
+    generate(t, false)
+}
+
+/// The body of the same blocked kernel for grouped convolutions with 4 filters per group and
+/// channels per group a multiple of 4 (ResNeXt's 32 groups of 4): each lane owns one group, one
+/// output vec4 (its 4 filters) per pixel, and a mat4 × vec4 per tap and 4 channels. Lanes =
+/// `groups`; the window is walked once per 4 channels of the group.
+pub fn grouped_body(t: Taps) -> String {
+    generate(t, true)
+}
+
+fn generate(t: Taps, grouped: bool) -> String {
     let [kh, kw] = t.kernel;
     let [sh, sw] = t.strides;
     let [dh, dw] = t.dilation;
@@ -62,7 +74,7 @@ pub fn body(t: Taps) -> String {
          \x20   let idx = folded_index(wg, groups, lid, WORKGROUP);\n\
          \x20   if (idx >= p.total) {{ return; }}\n\
          \x20   // Channel vec4s vary fastest: neighbouring lanes read neighbouring memory.\n\
-         \x20   let c4n = p.in_c / 4u;\n\
+         \x20   let c4n = {lanes};\n\
          \x20   let c4 = idx % c4n;\n\
          \x20   var rest = idx / c4n;\n\
          \x20   let ox0 = (rest % p.x_tiles) * {TILE_X}u;\n\
@@ -73,14 +85,17 @@ pub fn body(t: Taps) -> String {
          \x20   let iy0 = i32(oy0 * {sh}u) + p.row_origin;\n\
          \x20   let ix0 = i32(ox0 * {sw}u) + p.col_origin;\n",
         ty1 = TILE_Y - 1,
+        lanes = if grouped { "p.groups" } else { "p.in_c / 4u" },
     );
-    for ky in 0..kh {
-        for kx in 0..kw {
-            let _ = writeln!(
-                s,
-                "    let w{ky}_{kx} = weights[{tap}u * c4n + c4];",
-                tap = ky * kw + kx
-            );
+    if !grouped {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let _ = writeln!(
+                    s,
+                    "    let w{ky}_{kx} = weights[{tap}u * c4n + c4];",
+                    tap = ky * kw + kx
+                );
+            }
         }
     }
     let rows: BTreeSet<u32> = (0..TILE_Y)
@@ -97,6 +112,30 @@ pub fn body(t: Taps) -> String {
             let _ = writeln!(s, "    var acc{ty}_{tx} = vec4<f32>(0.0);");
         }
     }
+    if grouped {
+        // Channel vec4 `ci` of group `c4`: input at pixel · in_c/4 + c4 · cin4 + ci; the 4 weight
+        // vec4s of a tap at (tap · cin_g + 4ci + q) · f/4 + c4 (HWIO, 4 filters per group).
+        s.push_str(
+            "    let cin4 = p.cin_g / 4u;\n    let in_c4 = p.in_c / 4u;\n    let f4 = p.filters / 4u;\n\
+             \x20   for (var ci = 0u; ci < cin4; ci++) {\n",
+        );
+        for ky in 0..kh {
+            for kx in 0..kw {
+                for q in 0..4 {
+                    let _ = writeln!(
+                        s,
+                        "    let w{ky}_{kx}_{q} = weights[({tap}u * p.cin_g + 4u * ci + {q}u) * f4 + c4];",
+                        tap = ky * kw + kx
+                    );
+                }
+            }
+        }
+    }
+    let (stride, chan) = if grouped {
+        ("in_c4", "c4 * cin4 + ci")
+    } else {
+        ("c4n", "c4")
+    };
     for r in &rows {
         let _ = writeln!(
             s,
@@ -107,7 +146,7 @@ pub fn body(t: Taps) -> String {
             let _ = writeln!(
                 s,
                 "        let ok{c} = okr && okc{c};\n\
-                 \x20       let v{c} = select(vec4<f32>(0.0), input[select(0u, (rb + u32(ix0 + {c})) * c4n + c4, ok{c})], ok{c});"
+                 \x20       let v{c} = select(vec4<f32>(0.0), input[select(0u, (rb + u32(ix0 + {c})) * {stride} + {chan}, ok{c})], ok{c});"
             );
         }
         for ty in 0..TILE_Y {
@@ -117,11 +156,22 @@ pub fn body(t: Taps) -> String {
                 }
                 for tx in 0..TILE_X {
                     for kx in 0..kw {
-                        let _ = writeln!(s, "        acc{ty}_{tx} += v{c} * w{ky}_{kx};", c = tx * sw + kx * dw);
+                        let c = tx * sw + kx * dw;
+                        let _ = if grouped {
+                            writeln!(
+                                s,
+                                "        acc{ty}_{tx} += w{ky}_{kx}_0 * v{c}.x + w{ky}_{kx}_1 * v{c}.y + w{ky}_{kx}_2 * v{c}.z + w{ky}_{kx}_3 * v{c}.w;"
+                            )
+                        } else {
+                            writeln!(s, "        acc{ty}_{tx} += v{c} * w{ky}_{kx};")
+                        };
                     }
                 }
             }
         }
+        s.push_str("    }\n");
+    }
+    if grouped {
         s.push_str("    }\n");
     }
     s.push_str("    let b = select(vec4<f32>(0.0), bias[c4], p.has_bias != 0u);\n");

@@ -40,6 +40,8 @@ pub enum Kernel {
     Depthwise,
     /// The generated tiled depthwise kernel (`depthwise_source.rs`).
     DepthwiseTiled(Taps),
+    /// The generated tiled kernel for groups of 4 filters (`depthwise_source::grouped_body`).
+    GroupedTiled(Taps),
     /// `pad_channels.wgsl`.
     PadChannels,
     /// `last_axis.wgsl`.
@@ -56,6 +58,7 @@ impl Kernel {
             Self::IgemmTiled => IGEMM_TILED.to_string(),
             Self::Depthwise => DEPTHWISE.to_string(),
             Self::DepthwiseTiled(t) => depthwise_source::body(t),
+            Self::GroupedTiled(t) => depthwise_source::grouped_body(t),
             Self::PadChannels => PAD_CHANNELS.to_string(),
             Self::LastAxis => LAST_AXIS.to_string(),
         };
@@ -83,6 +86,7 @@ impl Kernel {
             Self::IgemmTiled => "conv_igemm_tiled",
             Self::Depthwise => "conv_depthwise",
             Self::DepthwiseTiled(_) => "conv_depthwise_tiled",
+            Self::GroupedTiled(_) => "conv_grouped_tiled",
             Self::PadChannels => "pad_channels",
             Self::LastAxis => "last_axis",
         }

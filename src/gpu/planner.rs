@@ -135,6 +135,9 @@ pub enum KernelChoice {
     /// The generated tiled depthwise kernel (`depthwise_source.rs`) for one kernel size, stride
     /// and dilation: same layouts as `Depthwise`, each input vec4 loaded once per output block.
     DepthwiseTiled(Taps),
+    /// The same blocked kernel for groups of 4 filters and channels per group a multiple of 4
+    /// (`depthwise_source::grouped_body`): one lane per group, a mat4 × vec4 per tap.
+    GroupedTiled(Taps),
 }
 
 /// Rows per workgroup of the implicit GEMM: 32 keeps llvmpipe's compile under a second.
@@ -187,6 +190,12 @@ impl Plan {
                 if padded { "channels padded to 4 + " } else { "" },
                 self.chunks.len()
             ),
+            KernelChoice::GroupedTiled(_) => format!(
+                "grouped tiled, 4 f x {}x{} px per invocation, {} chunk(s)",
+                depthwise_source::TILE_Y,
+                depthwise_source::TILE_X,
+                self.chunks.len()
+            ),
             KernelChoice::DepthwiseTiled(_) => format!(
                 "depthwise tiled, 4 ch x {}x{} px per invocation, {} chunk(s)",
                 depthwise_source::TILE_Y,
@@ -212,17 +221,22 @@ pub fn choose_tile(g: &Conv2dGeometry) -> Tile {
 pub fn choose_kernel(g: &Conv2dGeometry, limits: &PlanLimits) -> KernelChoice {
     let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
     let channels_last = g.data_format == crate::config::DataFormat::ChannelsLast;
+    let taps = Taps {
+        kernel: g.kernel.map(|v| v as u32),
+        strides: g.strides.map(|v| v as u32),
+        dilation: g.dilation.map(|v| v as u32),
+    };
     if channels_last && cin_g == 1 && f_g == 1 && g.in_c.is_multiple_of(4) {
-        let taps = Taps {
-            kernel: g.kernel.map(|v| v as u32),
-            strides: g.strides.map(|v| v as u32),
-            dilation: g.dilation.map(|v| v as u32),
-        };
         return if taps.fits() {
             KernelChoice::DepthwiseTiled(taps)
         } else {
             KernelChoice::Depthwise
         };
+    }
+    // Groups of 4 filters over few channels (ResNeXt): the blocked kernel loads each input vec4
+    // once per output block instead of once per tap.
+    if channels_last && g.groups > 1 && f_g == 4 && cin_g % 4 == 0 && cin_g <= 16 && taps.fits() {
+        return KernelChoice::GroupedTiled(taps);
     }
     let cols = (f_g / 4).div_ceil(8).clamp(1, 4) as u32;
     if limits.subgroup8 && channels_last && f_g % 4 == 0 && f_g <= 16 {
@@ -306,13 +320,17 @@ pub fn workgroups(g: &Conv2dGeometry, kernel: KernelChoice, chunk: &Chunk) -> Op
                 .checked_mul(g.groups as u64)?
                 .checked_mul(tiled_col_tiles(g))
         }
-        KernelChoice::DepthwiseTiled(_) => {
+        KernelChoice::DepthwiseTiled(_) | KernelChoice::GroupedTiled(_) => {
             let blocks = (chunk.out_rows as u64)
                 .div_ceil(depthwise_source::TILE_Y as u64)
                 .checked_mul((g.out_w as u64).div_ceil(depthwise_source::TILE_X as u64))?;
+            let lanes = match kernel {
+                KernelChoice::GroupedTiled(_) => g.groups,
+                _ => g.in_c / 4,
+            };
             let invocations = (chunk.batch_len as u64)
                 .checked_mul(blocks)?
-                .checked_mul((g.in_c / 4) as u64)?;
+                .checked_mul(lanes as u64)?;
             Some(invocations.div_ceil(WORKGROUP as u64))
         }
         KernelChoice::Depthwise => {

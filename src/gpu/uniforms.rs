@@ -74,15 +74,19 @@ pub(crate) fn depthwise(
     let (mut params, _) = direct(geom, chunk, tile, activation, has_bias)?;
     let groups = planner::workgroups(geom, kernel, chunk).ok_or(Error::SizeOverflow("workgroups"))?;
     let (rows, cols) = match kernel {
-        KernelChoice::DepthwiseTiled(_) => (
+        KernelChoice::DepthwiseTiled(_) | KernelChoice::GroupedTiled(_) => (
             chunk.out_rows.div_ceil(depthwise_source::TILE_Y as usize),
             depthwise_source::TILE_X as usize,
         ),
         _ => (chunk.out_rows, 4),
     };
+    let lanes = match kernel {
+        KernelChoice::GroupedTiled(_) => geom.groups,
+        _ => geom.in_c / 4,
+    };
     params.x_tiles = to_u32(geom.out_w.div_ceil(cols), "column tiles")?;
     params.total = to_u32(
-        chunk.batch_len * rows * geom.out_w.div_ceil(cols) * (geom.in_c / 4),
+        chunk.batch_len * rows * geom.out_w.div_ceil(cols) * lanes,
         "invocations",
     )?;
     Ok((params, groups))
