@@ -101,6 +101,10 @@ pub struct GpuContext {
     /// Buffers for calls, reused across them.
     pub(crate) pool: Arc<BufferPool>,
     bind_groups_created: AtomicU64,
+    /// On wgpu's GL backend: held for a whole crate operation. wgpu-hal panics when a thread
+    /// waits more than 6 s for the GL context, which another thread can hold that long while
+    /// Mesa compiles a large shader; waiting here instead has no such limit.
+    gl_exclusive: Option<Mutex<()>>,
     /// Test knob: pre-fill outputs with NaN so an unwritten element shows.
     pub(crate) nan_fill_outputs: AtomicBool,
     /// Test knob: a [`Fault`] to inject into the next matching step (0: none).
@@ -246,6 +250,7 @@ impl GpuContext {
             KernelFamily::WorkgroupTiles => (false, true),
             KernelFamily::Direct => (false, false),
         };
+        let gl = info.backend == wgpu::Backend::Gl;
         Arc::new(Self {
             id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
             limits: PlanLimits::of(&device.limits(), subgroup8, workgroup_tiles),
@@ -258,6 +263,7 @@ impl GpuContext {
             dummy: (pool::next_id(), dummy),
             pool: Arc::new(BufferPool::new(options.pool_bytes)),
             bind_groups_created: AtomicU64::new(0),
+            gl_exclusive: gl.then(|| Mutex::new(())),
             nan_fill_outputs: AtomicBool::new(false),
             fault: std::sync::atomic::AtomicU8::new(0),
             uncaptured,
@@ -331,6 +337,13 @@ impl GpuContext {
         self.pool.clear();
     }
 
+    /// On the GL backend, the guard that serialises this context's operations (see `gl_exclusive`).
+    pub(crate) fn exclusive(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.gl_exclusive
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
     pub(crate) fn count_bind_group(&self) {
         self.bind_groups_created.fetch_add(1, Ordering::Relaxed);
     }
@@ -338,6 +351,7 @@ impl GpuContext {
     /// Lets wgpu deliver a pending device-lost callback: it fires from `maintain` once the queue is
     /// empty, so this runs before a call queues anything.
     pub(crate) fn refresh_lost_state(&self) {
+        let _exclusive = self.exclusive();
         let _ = self.device.poll(wgpu::PollType::Poll);
     }
 
@@ -357,6 +371,7 @@ impl GpuContext {
     /// # Errors
     /// [`Error::Timeout`], [`Error::DeviceLost`].
     pub fn wait_idle(&self) -> Result<()> {
+        let _exclusive = self.exclusive();
         match self.device.poll(wgpu::PollType::Wait {
             submission_index: None,
             timeout: Some(self.timeout),

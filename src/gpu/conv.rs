@@ -65,6 +65,7 @@ impl GpuWeights {
                 ctx.limits.max_tensor_bytes()
             )));
         }
+        let _exclusive = ctx.exclusive();
         let finite = kernel.iter().chain(bias.unwrap_or(&[])).all(|v| v.is_finite());
         Ok(Self {
             context_id: ctx.id,
@@ -226,6 +227,7 @@ pub(crate) fn run(
     input: &[f32],
     weights: &GpuWeights,
 ) -> Result<(Vec<f32>, [usize; 4])> {
+    let _exclusive = ctx.exclusive();
     ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
     let plan = planner::plan(geom, &ctx.limits)?;
     let final_shape = activated_shape(geom, activation);
@@ -497,6 +499,7 @@ pub(crate) fn run_resident(
     input: &PooledBuffer,
     weights: &GpuWeights,
 ) -> Result<(PooledBuffer, [usize; 4])> {
+    let _exclusive = ctx.exclusive();
     ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
     let plan = planner::plan(geom, &ctx.limits)?;
     let shape = activated_shape(geom, activation);

@@ -31,6 +31,7 @@ impl GpuTensor {
                  run forward_on with host data, which splits it"
             )));
         }
+        let _exclusive = ctx.exclusive();
         let buffer = buffers::upload_pooled(ctx, "wgpu-conv2d tensor", tensor.data())?;
         Ok(Self {
             ctx: ctx.clone(),
@@ -67,6 +68,7 @@ impl GpuTensor {
         if self.is_empty() {
             return Tensor::zeros(self.shape.clone());
         }
+        let _exclusive = self.ctx.exclusive();
         let encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("download"),
         });
