@@ -391,11 +391,15 @@ impl GpuContext {
             return Ok(p.clone());
         }
         let pipeline = Arc::new(pipelines::create(self, kernel)?);
-        self.pipelines
+        // Two threads may have compiled the same variant: everyone keeps the first one cached,
+        // since cached bind groups are made for one pipeline's (automatic, exclusive) layout.
+        Ok(self
+            .pipelines
             .lock()
             .map_err(|_| poisoned())?
-            .insert(kernel, pipeline.clone());
-        Ok(pipeline)
+            .entry(kernel)
+            .or_insert(pipeline)
+            .clone())
     }
 }
 
