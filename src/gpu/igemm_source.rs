@@ -31,18 +31,7 @@ pub fn body(r: u32, t: u32) -> String {
          \x20   let g = rest % p.groups;\n",
     );
     let _ = writeln!(s, "    let row0 = (rest / p.groups) * {r}u;");
-    for j in 0..rows_per_lane {
-        let _ = write!(
-            s,
-            "    let m{j} = min(row0 + lane + {o}u, p.m - 1u);\n\
-             \x20   let ox{j} = m{j} % p.out_w;\n\
-             \x20   let oyn{j} = m{j} / p.out_w;\n\
-             \x20   let y0_{j} = i32((oyn{j} % p.out_h) * p.stride_h) + p.row_origin;\n\
-             \x20   let x0_{j} = i32(ox{j} * p.stride_w) + p.col_origin;\n\
-             \x20   let img{j} = (oyn{j} / p.out_h) * p.in_h;\n",
-            o = 8 * j
-        );
-    }
+    pixel_coords(&mut s, rows_per_lane);
     for tt in 0..t {
         let _ = write!(
             s,
@@ -57,20 +46,7 @@ pub fn body(r: u32, t: u32) -> String {
             let _ = writeln!(s, "    var acc{i}_{tt} = vec4<f32>(0.0);");
         }
     }
-    s.push_str(
-        "    let c_off = g * p.cin4;\n\
-         \x20   for (var ky = 0u; ky < p.kernel_h; ky++) {\n\
-         \x20       for (var kx = 0u; kx < p.kernel_w; kx++) {\n",
-    );
-    for j in 0..rows_per_lane {
-        let _ = write!(
-            s,
-            "            let iy{j} = y0_{j} + i32(ky * p.dil_h);\n\
-             \x20           let ix{j} = x0_{j} + i32(kx * p.dil_w);\n\
-             \x20           let ok{j} = iy{j} >= 0 && iy{j} < i32(p.in_h) && ix{j} >= 0 && ix{j} < i32(p.in_w);\n\
-             \x20           let base{j} = select(0u, ((img{j} + u32(iy{j})) * p.in_w + u32(ix{j})) * p.in_c4 + c_off, ok{j});\n"
-        );
-    }
+    tap_loops(&mut s, rows_per_lane);
     s.push_str(
         "            let krow = (ky * p.kernel_w + kx) * p.cin4 * 4u;\n\
          \x20           for (var c4 = 0u; c4 < p.cin4; c4++) {\n",
@@ -136,4 +112,40 @@ pub fn body(r: u32, t: u32) -> String {
     );
     s.push_str("}\n");
     s
+}
+
+/// Writes, for the `n` pixels a lane owns (`row0 + lane + 8j`, clamped to the last), their output
+/// column, image row base and the input row/column read at tap (0, 0).
+pub(crate) fn pixel_coords(s: &mut String, n: u32) {
+    for j in 0..n {
+        let _ = write!(
+            s,
+            "    let m{j} = min(row0 + lane + {o}u, p.m - 1u);\n\
+             \x20   let ox{j} = m{j} % p.out_w;\n\
+             \x20   let oyn{j} = m{j} / p.out_w;\n\
+             \x20   let y0_{j} = i32((oyn{j} % p.out_h) * p.stride_h) + p.row_origin;\n\
+             \x20   let x0_{j} = i32(ox{j} * p.stride_w) + p.col_origin;\n\
+             \x20   let img{j} = (oyn{j} / p.out_h) * p.in_h;\n",
+            o = 8 * j
+        );
+    }
+}
+
+/// Opens the tap loops and writes, per pixel, whether the tap reads inside the input and the index
+/// of its first channel vec4 of the group (stride, dilation and padding folded into the gather).
+pub(crate) fn tap_loops(s: &mut String, n: u32) {
+    s.push_str(
+        "    let c_off = g * p.cin4;\n\
+         \x20   for (var ky = 0u; ky < p.kernel_h; ky++) {\n\
+         \x20       for (var kx = 0u; kx < p.kernel_w; kx++) {\n",
+    );
+    for j in 0..n {
+        let _ = write!(
+            s,
+            "            let iy{j} = y0_{j} + i32(ky * p.dil_h);\n\
+             \x20           let ix{j} = x0_{j} + i32(kx * p.dil_w);\n\
+             \x20           let ok{j} = iy{j} >= 0 && iy{j} < i32(p.in_h) && ix{j} >= 0 && ix{j} < i32(p.in_w);\n\
+             \x20           let base{j} = select(0u, ((img{j} + u32(iy{j})) * p.in_w + u32(ix{j})) * p.in_c4 + c_off, ok{j});\n"
+        );
+    }
 }

@@ -9,6 +9,8 @@
 
 use std::fmt::Write;
 
+use crate::gpu::igemm_source;
+
 /// The kernel body for `l` pixels per lane × `t` vec4 columns (`t` = filters per group / 4, 1..=4).
 pub fn body(l: u32, t: u32) -> String {
     let mut s = String::new();
@@ -33,18 +35,7 @@ pub fn body(l: u32, t: u32) -> String {
          \x20   let col0 = g * p.fg4;\n",
     );
     let _ = writeln!(s, "    let row0 = (tile / p.groups) * {rows}u;");
-    for j in 0..l {
-        let _ = write!(
-            s,
-            "    let m{j} = min(row0 + lane + {o}u, p.m - 1u);\n\
-             \x20   let ox{j} = m{j} % p.out_w;\n\
-             \x20   let oyn{j} = m{j} / p.out_w;\n\
-             \x20   let y0_{j} = i32((oyn{j} % p.out_h) * p.stride_h) + p.row_origin;\n\
-             \x20   let x0_{j} = i32(ox{j} * p.stride_w) + p.col_origin;\n\
-             \x20   let img{j} = (oyn{j} / p.out_h) * p.in_h;\n",
-            o = 8 * j
-        );
-    }
+    igemm_source::pixel_coords(&mut s, l);
     // Weight vec4 number w = q·t + c is channel q (of the 4) for column c: lane ℓ loads numbers
     // ℓ + 8i (clamped to the last), at offset q·f4 + c from the group's first column.
     for i in 0..loads {
@@ -61,20 +52,7 @@ pub fn body(l: u32, t: u32) -> String {
             let _ = writeln!(s, "    var acc{j}_{c} = vec4<f32>(0.0);");
         }
     }
-    s.push_str(
-        "    let c_off = g * p.cin4;\n\
-         \x20   for (var ky = 0u; ky < p.kernel_h; ky++) {\n\
-         \x20       for (var kx = 0u; kx < p.kernel_w; kx++) {\n",
-    );
-    for j in 0..l {
-        let _ = write!(
-            s,
-            "            let iy{j} = y0_{j} + i32(ky * p.dil_h);\n\
-             \x20           let ix{j} = x0_{j} + i32(kx * p.dil_w);\n\
-             \x20           let ok{j} = iy{j} >= 0 && iy{j} < i32(p.in_h) && ix{j} >= 0 && ix{j} < i32(p.in_w);\n\
-             \x20           let base{j} = select(0u, ((img{j} + u32(iy{j})) * p.in_w + u32(ix{j})) * p.in_c4 + c_off, ok{j});\n"
-        );
-    }
+    igemm_source::tap_loops(&mut s, l);
     s.push_str(
         "            let krow = (ky * p.kernel_w + kx) * p.cin4 * 4u;\n\
          \x20           for (var c4 = 0u; c4 < p.cin4; c4++) {\n\
