@@ -315,70 +315,42 @@ pub(crate) fn encode_chunk(
     let pass = |kernel: Kernel, uniform: &[u8], bindings: &[Bound<'_>], groups: u64, encoder: &mut _| {
         record(ctx, encoder, &weights.binds, kernel, uniform, bindings, groups)
     };
-    match plan.kernel {
+    // RGB stems: a pass pads the channels to a multiple of 4 and the kernel runs on that copy,
+    // with the kernel uploaded with matching zero rows.
+    let padded = if plan.kernel.pads_channels() {
+        Some(pad_channels(ctx, &mut encoder, geom, chunk, input, weights)?)
+    } else {
+        None
+    };
+    let (conv_input, conv_kernel, channels) = match &padded {
+        Some((buf, kernel_padded, c4)) => (pooled(buf), bound(kernel_padded), Some(c4 * 4)),
+        None => (input, kernel_buf, None),
+    };
+    let (uniform, groups) = match plan.kernel {
         KernelChoice::Direct(tile) => {
             let (params, groups) = uniforms::direct(geom, chunk, tile, fused, has_bias)?;
-            let bindings = [input, kernel_buf, bias, out];
-            pass(
-                Kernel::ConvDirect(tile),
-                bytes_of(&params),
-                &bindings,
-                groups,
-                &mut encoder,
-            )?;
+            (bytes_of(&params).to_vec(), groups)
         }
         KernelChoice::Depthwise | KernelChoice::DepthwiseTiled(_) | KernelChoice::GroupedTiled(_) => {
-            let kernel = match plan.kernel {
-                KernelChoice::DepthwiseTiled(taps) => Kernel::DepthwiseTiled(taps),
-                KernelChoice::GroupedTiled(taps) => Kernel::GroupedTiled(taps),
-                _ => Kernel::Depthwise,
-            };
             let (params, groups) = uniforms::depthwise(geom, chunk, plan.kernel, fused, has_bias)?;
-            let bindings = [input, kernel_buf, bias, out];
-            pass(kernel, bytes_of(&params), &bindings, groups, &mut encoder)?;
+            (bytes_of(&params).to_vec(), groups)
         }
-        KernelChoice::Igemm { rows, cols } => {
-            let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, None)?;
-            let bindings = [input, kernel_buf, bias, out];
-            pass(
-                Kernel::Igemm { rows, cols },
-                bytes_of(&params),
-                &bindings,
-                groups,
-                &mut encoder,
-            )?;
+        KernelChoice::Igemm { .. }
+        | KernelChoice::IgemmPadded { .. }
+        | KernelChoice::Narrow { .. }
+        | KernelChoice::Tiled { .. } => {
+            let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, channels)?;
+            (bytes_of(&params).to_vec(), groups)
         }
-        KernelChoice::IgemmPadded { rows, cols } => {
-            let (padded, kernel_padded, c4) = pad_channels(ctx, &mut encoder, geom, chunk, input, weights)?;
-            let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, Some(c4 * 4))?;
-            let bindings = [pooled(&padded), bound(kernel_padded), bias, out];
-            pass(
-                Kernel::Igemm { rows, cols },
-                bytes_of(&params),
-                &bindings,
-                groups,
-                &mut encoder,
-            )?;
-            scratch.push(padded);
-        }
-        KernelChoice::Narrow { padded, .. } | KernelChoice::Tiled { padded } => {
-            let kernel = match plan.kernel {
-                KernelChoice::Narrow { lane_rows, cols, .. } => Kernel::IgemmNarrow { lane_rows, cols },
-                _ => Kernel::IgemmTiled,
-            };
-            if padded {
-                let (padded, kernel_padded, c4) = pad_channels(ctx, &mut encoder, geom, chunk, input, weights)?;
-                let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, Some(c4 * 4))?;
-                let bindings = [pooled(&padded), bound(kernel_padded), bias, out];
-                pass(kernel, bytes_of(&params), &bindings, groups, &mut encoder)?;
-                scratch.push(padded);
-            } else {
-                let (params, groups) = uniforms::igemm(geom, chunk, plan.kernel, fused, has_bias, None)?;
-                let bindings = [input, kernel_buf, bias, out];
-                pass(kernel, bytes_of(&params), &bindings, groups, &mut encoder)?;
-            }
-        }
-    }
+    };
+    pass(
+        plan.kernel.pipeline(),
+        &uniform,
+        &[conv_input, conv_kernel, bias, out],
+        groups,
+        &mut encoder,
+    )?;
+    scratch.extend(padded.map(|(buf, _, _)| buf));
     if !activation.is_axis_reduction() {
         return Ok(Encoded {
             encoder,

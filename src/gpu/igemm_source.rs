@@ -8,25 +8,31 @@
 
 use std::fmt::Write;
 
+/// The bindings, entry point and tile index shared by the subgroup GEMMs (one 8-lane workgroup
+/// per tile; `live` is false for the surplus workgroups of a folded dispatch).
+pub(crate) const HEADER: &str = "@group(0) @binding(0) var<uniform> p: IgemmParams;
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+    // Dispatches beyond the per-dimension limit are folded into y. Surplus workgroups redo the
+    // last tile without storing: an early return would make every later subgroup op divergent.
+    let folded = wg.y * nwg.x + wg.x;
+    let live = folded < p.tiles;
+    let tile = min(folded, p.tiles - 1u);
+";
+
 /// The kernel body for a tile of `r` rows (a multiple of 8) × `t` vec4 columns per lane.
 pub fn body(r: u32, t: u32) -> String {
     let mut s = String::new();
     let rows_per_lane = r / 8;
+    s.push_str(HEADER);
     s.push_str(
-        "@group(0) @binding(0) var<uniform> p: IgemmParams;\n\
-         @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;\n\
-         @group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;\n\
-         @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;\n\
-         @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;\n\n\
-         @compute @workgroup_size(8)\n\
-         fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,\n\
-         \x20       @builtin(subgroup_invocation_id) lane: u32) {\n\
-         \x20   // Dispatches beyond the per-dimension limit are folded into y. Surplus workgroups redo the\n\
-         \x20   // last tile without storing: an early return would make every later subgroup op divergent.\n\
-         \x20   let folded = wg.y * nwg.x + wg.x;\n\
-         \x20   let live = folded < p.tiles;\n\
-         \x20   let tile = min(folded, p.tiles - 1u);\n\
-         \x20   let ct = tile % p.col_tiles;\n\
+        "    let ct = tile % p.col_tiles;\n\
          \x20   let rest = tile / p.col_tiles;\n\
          \x20   let g = rest % p.groups;\n",
     );

@@ -17,21 +17,9 @@ pub fn body(l: u32, t: u32) -> String {
     let rows = 8 * l;
     let weights = 4 * t; // weight vec4s per 4 channels of one tap
     let loads = weights.div_ceil(8);
+    s.push_str(igemm_source::HEADER);
     s.push_str(
-        "@group(0) @binding(0) var<uniform> p: IgemmParams;\n\
-         @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;\n\
-         @group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;\n\
-         @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;\n\
-         @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;\n\n\
-         @compute @workgroup_size(8)\n\
-         fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,\n\
-         \x20       @builtin(subgroup_invocation_id) lane: u32) {\n\
-         \x20   // Surplus workgroups of a folded dispatch redo the last tile without storing, so that\n\
-         \x20   // every subgroup op stays in uniform control flow.\n\
-         \x20   let folded = wg.y * nwg.x + wg.x;\n\
-         \x20   let live = folded < p.tiles;\n\
-         \x20   let tile = min(folded, p.tiles - 1u);\n\
-         \x20   let g = tile % p.groups;\n\
+        "    let g = tile % p.groups;\n\
          \x20   let col0 = g * p.fg4;\n",
     );
     let _ = writeln!(s, "    let row0 = (tile / p.groups) * {rows}u;");

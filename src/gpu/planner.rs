@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
 use crate::gpu::depthwise_source::{self, Taps};
+use crate::gpu::pipelines::Kernel;
 
 /// Invocations per workgroup in every kernel (`WORKGROUP` in the shaders).
 pub const WORKGROUP: u32 = 64;
@@ -138,6 +139,29 @@ pub enum KernelChoice {
     /// The same blocked kernel for groups of 4 filters and channels per group a multiple of 4
     /// (`depthwise_source::grouped_body`): one lane per group, a mat4 × vec4 per tap.
     GroupedTiled(Taps),
+}
+
+impl KernelChoice {
+    /// The pipeline variant that runs the convolution.
+    pub fn pipeline(self) -> Kernel {
+        match self {
+            Self::Direct(tile) => Kernel::ConvDirect(tile),
+            Self::Igemm { rows, cols } | Self::IgemmPadded { rows, cols } => Kernel::Igemm { rows, cols },
+            Self::Narrow { lane_rows, cols, .. } => Kernel::IgemmNarrow { lane_rows, cols },
+            Self::Tiled { .. } => Kernel::IgemmTiled,
+            Self::Depthwise => Kernel::Depthwise,
+            Self::DepthwiseTiled(taps) => Kernel::DepthwiseTiled(taps),
+            Self::GroupedTiled(taps) => Kernel::GroupedTiled(taps),
+        }
+    }
+
+    /// True when a pass first pads the input channels to a multiple of 4.
+    pub fn pads_channels(self) -> bool {
+        matches!(
+            self,
+            Self::IgemmPadded { .. } | Self::Narrow { padded: true, .. } | Self::Tiled { padded: true }
+        )
+    }
 }
 
 /// Rows per workgroup of the implicit GEMM: 32 keeps llvmpipe's compile under a second.
@@ -320,27 +344,44 @@ pub fn workgroups(g: &Conv2dGeometry, kernel: KernelChoice, chunk: &Chunk) -> Op
                 .checked_mul(g.groups as u64)?
                 .checked_mul(tiled_col_tiles(g))
         }
-        KernelChoice::DepthwiseTiled(_) | KernelChoice::GroupedTiled(_) => {
-            let blocks = (chunk.out_rows as u64)
-                .div_ceil(depthwise_source::TILE_Y as u64)
-                .checked_mul((g.out_w as u64).div_ceil(depthwise_source::TILE_X as u64))?;
-            let lanes = match kernel {
-                KernelChoice::GroupedTiled(_) => g.groups,
-                _ => g.in_c / 4,
-            };
-            let invocations = (chunk.batch_len as u64)
-                .checked_mul(blocks)?
-                .checked_mul(lanes as u64)?;
-            Some(invocations.div_ceil(WORKGROUP as u64))
-        }
-        KernelChoice::Depthwise => {
-            let per_row = (g.out_w as u64).div_ceil(4).checked_mul((g.in_c / 4) as u64)?;
-            let invocations = (chunk.batch_len as u64)
-                .checked_mul(chunk.out_rows as u64)?
-                .checked_mul(per_row)?;
-            Some(invocations.div_ceil(WORKGROUP as u64))
+        KernelChoice::Depthwise | KernelChoice::DepthwiseTiled(_) | KernelChoice::GroupedTiled(_) => {
+            Some(block_grid(g, kernel, chunk)?.invocations()?.div_ceil(WORKGROUP as u64))
         }
     }
+}
+
+/// How the depthwise-family kernels lay invocations out: one per lane (channel vec4, or group for
+/// the grouped kernel) × output block of `rows` × `cols`.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockGrid {
+    /// Images × row blocks.
+    pub row_blocks: u64,
+    /// Column blocks per row block (`x_tiles` in the uniform).
+    pub col_blocks: u64,
+    /// Invocations per block.
+    pub lanes: u64,
+}
+
+impl BlockGrid {
+    /// Invocations of the whole grid.
+    pub fn invocations(&self) -> Option<u64> {
+        self.row_blocks.checked_mul(self.col_blocks)?.checked_mul(self.lanes)
+    }
+}
+
+/// The [`BlockGrid`] of `chunk` for a depthwise-family `kernel` (None for other kernels).
+pub fn block_grid(g: &Conv2dGeometry, kernel: KernelChoice, chunk: &Chunk) -> Option<BlockGrid> {
+    let (rows, cols, lanes) = match kernel {
+        KernelChoice::Depthwise => (1, 4, g.in_c / 4),
+        KernelChoice::DepthwiseTiled(_) => (depthwise_source::TILE_Y, depthwise_source::TILE_X, g.in_c / 4),
+        KernelChoice::GroupedTiled(_) => (depthwise_source::TILE_Y, depthwise_source::TILE_X, g.groups),
+        _ => return None,
+    };
+    Some(BlockGrid {
+        row_blocks: (chunk.batch_len as u64).checked_mul((chunk.out_rows as u64).div_ceil(rows as u64))?,
+        col_blocks: (g.out_w as u64).div_ceil(cols as u64),
+        lanes: lanes as u64,
+    })
 }
 
 /// Folds `groups` workgroups into a 2-D grid within `max_per_dim`, or None when it cannot fit.
@@ -400,12 +441,7 @@ pub fn plan(g: &Conv2dGeometry, limits: &PlanLimits) -> Result<Plan> {
         return Err(unsupported(format!("the kernel ({kernel_bytes} bytes)")));
     }
     // The channel-padded path also holds the input with channels rounded up to 4.
-    let in_c = if matches!(
-        kernel,
-        KernelChoice::IgemmPadded { .. }
-            | KernelChoice::Narrow { padded: true, .. }
-            | KernelChoice::Tiled { padded: true }
-    ) {
+    let in_c = if kernel.pads_channels() {
         g.in_c.div_ceil(4) * 4
     } else {
         g.in_c

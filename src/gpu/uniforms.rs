@@ -3,7 +3,6 @@
 use crate::config::DataFormat;
 use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
-use crate::gpu::depthwise_source;
 use crate::gpu::params::{ConvUniform, IgemmUniform};
 use crate::gpu::planner::{self, Chunk, KernelChoice, Tile};
 
@@ -73,22 +72,12 @@ pub(crate) fn depthwise(
     let tile = Tile { filters: 4, columns: 4 };
     let (mut params, _) = direct(geom, chunk, tile, activation, has_bias)?;
     let groups = planner::workgroups(geom, kernel, chunk).ok_or(Error::SizeOverflow("workgroups"))?;
-    let (rows, cols) = match kernel {
-        KernelChoice::DepthwiseTiled(_) | KernelChoice::GroupedTiled(_) => (
-            chunk.out_rows.div_ceil(depthwise_source::TILE_Y as usize),
-            depthwise_source::TILE_X as usize,
-        ),
-        _ => (chunk.out_rows, 4),
-    };
-    let lanes = match kernel {
-        KernelChoice::GroupedTiled(_) => geom.groups,
-        _ => geom.in_c / 4,
-    };
-    params.x_tiles = to_u32(geom.out_w.div_ceil(cols), "column tiles")?;
-    params.total = to_u32(
-        chunk.batch_len * rows * geom.out_w.div_ceil(cols) * lanes,
-        "invocations",
-    )?;
+    let grid = planner::block_grid(geom, kernel, chunk).ok_or(Error::SizeOverflow("block grid"))?;
+    params.x_tiles = u32::try_from(grid.col_blocks).map_err(|_| Error::SizeOverflow("column tiles"))?;
+    params.total = grid
+        .invocations()
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or(Error::SizeOverflow("invocations"))?;
     Ok((params, groups))
 }
 
