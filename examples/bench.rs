@@ -1,7 +1,7 @@
-//! Benchmarks every standard shape (`../shared/bench/shapes.json`) as a Keras layer and writes the
+//! Benchmarks every standard shape (`bench/shapes.json`) as a Keras layer and writes the
 //! peers' JSON format.
 //!
-//! `cargo run --release --example bench -- --shapes ../shared/bench/shapes.json --out results.json
+//! `cargo run --release --example bench -- --shapes bench/shapes.json --out results.json
 //!  [--device gpu|cpu] [--only NAME,...] [--runs N] [--family auto|subgroup|tiles|direct]`
 //!
 //! `--family` forces a kernel family (the default picks by adapter), to compare them on one machine.
@@ -103,7 +103,7 @@ fn time(runs: usize, mut call: impl FnMut() -> Result<()>) -> Result<(f64, f64)>
 }
 
 fn main() -> Result<()> {
-    let mut shapes_path = "../shared/bench/shapes.json".to_string();
+    let mut shapes_path = "bench/shapes.json".to_string();
     let mut out = None;
     let mut device_name = "gpu".to_string();
     let mut only: Option<Vec<String>> = None;

@@ -1,5 +1,6 @@
 // Element-wise Keras activations in forms that stay finite for large |x| (WGSL's tanh may return
-// NaN there on some drivers). The CPU twin is src/activation.rs; the ids are `Activation::gpu_id`.
+// NaN there on some drivers). The CPU twin is src/keras/activation.rs; the ids are the table in
+// src/gpu/kernels/epilogue.rs (`activation_id`).
 
 fn expm1_f(y: f32) -> f32 {
     // Taylor series below 0.5 keeps relative precision near 0, where exp(y) - 1 cancels.

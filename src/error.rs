@@ -163,18 +163,57 @@ pub enum Error {
     /// No GPU adapter matched (or none exists).
     #[error("no GPU adapter found: {0}")]
     NoAdapter(String),
-    /// A GPU step failed: device request, validation, internal error (the message is wgpu's).
-    #[error("GPU error: {0}")]
-    Gpu(String),
+    /// The adapter refused the device request.
+    #[error("GPU error: request_device on {adapter}: {source}")]
+    RequestDevice {
+        /// The adapter's name.
+        adapter: String,
+        /// wgpu's error.
+        source: GpuSource,
+    },
+    /// A WGSL program failed to compile: wgpu's message (naga's diagnostic) and the program.
+    #[error("GPU error: compiling {program}: {source}")]
+    ShaderCompile {
+        /// The program and variant (its pipeline label).
+        program: String,
+        /// wgpu's error, holding naga's message.
+        source: GpuSource,
+    },
+    /// wgpu rejected an operation as invalid: a crate bug, or a wait that could not be done.
+    #[error("GPU error: {operation}: {source}")]
+    Validation {
+        /// What the crate was doing.
+        operation: String,
+        /// wgpu's error.
+        source: GpuSource,
+    },
     /// The GPU ran out of memory for a buffer or a pipeline.
-    #[error("GPU out of memory: {0}")]
-    OutOfMemory(String),
+    #[error("GPU out of memory: {operation}: {source}")]
+    OutOfMemory {
+        /// What the crate was doing.
+        operation: String,
+        /// wgpu's error (or the injected fault's).
+        source: GpuSource,
+    },
     /// The device was lost (destroyed, reset, removed).
-    #[error("GPU device lost: {0}")]
-    DeviceLost(String),
+    #[error("GPU device lost: {message}")]
+    DeviceLost {
+        /// Which device, and what to do.
+        message: String,
+        /// The error the loss surfaced as, when there was one.
+        source: Option<GpuSource>,
+    },
     /// A wait on the GPU took longer than the context's timeout.
-    #[error("GPU timeout: {0}")]
-    Timeout(String),
+    #[error("GPU timeout: {operation}: the GPU did not finish within {waited:?}")]
+    Timeout {
+        /// What the crate was waiting for.
+        operation: String,
+        /// The context's timeout.
+        waited: std::time::Duration,
+    },
+    /// A thread panicked while holding one of the crate's locks; the data behind it is suspect.
+    #[error("GPU error: a thread panicked while holding {0}")]
+    PoisonedLock(&'static str),
     /// A size whose computation overflows.
     #[error("{0} overflows: the tensor is too large")]
     SizeOverflow(&'static str),
@@ -182,3 +221,49 @@ pub enum Error {
 
 /// The crate's `Result`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The underlying error of a GPU failure, shared so that [`Error`] stays `Clone`. Two sources are
+/// equal when they say the same thing.
+#[derive(Debug, Clone)]
+pub struct GpuSource(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl GpuSource {
+    /// Wraps an error.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(error))
+    }
+
+    /// A source that is only a message (an injected fault, a failed mapping).
+    pub fn message(text: impl Into<String>) -> Self {
+        Self::new(Message(text.into()))
+    }
+}
+
+impl std::fmt::Display for GpuSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for GpuSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+impl PartialEq for GpuSource {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+#[derive(Debug)]
+struct Message(String);
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}

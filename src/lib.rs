@@ -5,33 +5,31 @@
 //! [`Conv2d`] layer holding Keras-layout (HWIO) weights.
 #![warn(missing_docs)]
 
-pub mod activation;
-pub mod config;
-mod constraint;
+pub mod conv;
 pub mod cpu;
 mod device;
 mod error;
 mod format;
-pub mod geometry;
 pub mod gpu;
-mod init;
 pub mod io;
-mod keras_json;
-mod keras_object;
+pub mod keras;
 mod layer;
-mod regularizer;
 pub mod rng;
 mod tensor;
 pub mod weights;
 
-pub use activation::Activation;
-pub use config::{Conv2dBuilder, Conv2dConfig, DataFormat, IntArg, KerasArg, Padding};
-pub use constraint::Constraint;
+// The Keras surface's modules under their earlier paths.
+pub use conv::geometry;
+pub use keras::{activation, config};
+
+pub use conv::{Conv2dGeometry, DataFormat, Padding};
 pub use device::Device;
-pub use error::{Error, Result};
-pub use geometry::Conv2dGeometry;
+pub use error::{Error, GpuSource, Result};
 pub use gpu::{GpuContext, GpuOptions, GpuStats, GpuTensor, KernelFamily};
-pub use init::Initializer;
+pub use keras::activation::Activation;
+pub use keras::config::{Conv2dBuilder, Conv2dConfig, IntArg, KerasArg};
+pub use keras::constraint::Constraint;
+pub use keras::initializer::Initializer;
+pub use keras::regularizer::Regularizer;
 pub use layer::Conv2d;
-pub use regularizer::Regularizer;
 pub use tensor::Tensor;

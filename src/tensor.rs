@@ -1,7 +1,7 @@
 //! A host tensor: a row-major f32 buffer with its shape, checked to agree.
 
+use crate::conv::geometry::checked_product;
 use crate::error::{Error, Result};
-use crate::geometry::checked_product;
 
 /// Row-major f32 data and its shape; the length always equals the product of the shape.
 #[derive(Debug, Clone, PartialEq)]

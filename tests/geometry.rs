@@ -1,7 +1,8 @@
 //! Output sizes and `same` padding splits: KERAS_SPEC 2.3/2.4 tables and a brute-force sweep.
 
-use wgpu_conv2d::config::{DataFormat, Padding};
-use wgpu_conv2d::geometry::{axis_geometry, ConvParams};
+use wgpu_conv2d::conv::geometry::axis_geometry;
+use wgpu_conv2d::conv::ConvParams;
+use wgpu_conv2d::conv::{DataFormat, Padding};
 use wgpu_conv2d::{Conv2dGeometry, Error};
 
 #[test]

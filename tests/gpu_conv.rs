@@ -6,7 +6,15 @@ mod common;
 use common::oracle::{conv_nhwc, to_nchw, Problem};
 use common::TestRng;
 use wgpu_conv2d::activation::{apply_last_axis, Activation, ACTIVATION_NAMES};
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Tensor};
+use wgpu_conv2d::gpu::kernels::{depthwise, grouped, igemm_subgroup, igemm_tiled, AlgorithmId, WeightPrep};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Conv2dGeometry, Device, Tensor};
+
+/// The algorithms a sweep ran, with the layout their kernel was read in, and how often.
+type Used = std::collections::HashMap<(AlgorithmId, WeightPrep), usize>;
+
+fn used(kernels: &Used, id: AlgorithmId, prep: WeightPrep) -> bool {
+    kernels.contains_key(&(id, prep))
+}
 
 const U32: f64 = 1.0 / (1u64 << 24) as f64;
 
@@ -327,8 +335,10 @@ fn tiny_limits_split_and_fold_give_identical_results() {
             };
             let layer = case.layer();
             let input = case.input();
-            let geometry = layer.geometry(input.shape()).unwrap();
-            let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &tiny.plan_limits()).unwrap();
+            let plan = layer
+                .plan_on(&Device::Gpu(tiny.clone()), input.shape())
+                .unwrap()
+                .unwrap();
             assert!(
                 plan.chunks.len() > 1,
                 "{p:?}: expected a split, got {}",
@@ -364,8 +374,10 @@ fn output_larger_than_128_mib_is_split_and_correct() {
     )
     .unwrap();
     let input = Tensor::new([1, h, w, 1], x.clone()).unwrap();
-    let geometry = layer.geometry(input.shape()).unwrap();
-    let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &ctx.plan_limits()).unwrap();
+    let plan = layer
+        .plan_on(&Device::Gpu(ctx.clone()), input.shape())
+        .unwrap()
+        .unwrap();
     assert!(plan.chunks.len() > 1, "{}", plan.describe());
     let start = std::time::Instant::now();
     let got = layer.forward_on(&Device::Gpu(ctx), &input).unwrap();
@@ -471,7 +483,7 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
     let Some(ctx) = common::gpu::gpu() else { return };
     let device = Device::Gpu(ctx.clone());
     let mut rng = TestRng(0x16E);
-    let mut kernels = std::collections::BTreeMap::new();
+    let mut kernels = Used::new();
     for round in 0..24 {
         // Channels and filters per group in multiples of 4: the implicit GEMM's domain where
         // 8-lane subgroups exist. Odd pixel counts leave partial row tiles; 9·4 filters a partial column tile.
@@ -501,31 +513,24 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
             b: (0..p.f).map(|_| draw(&mut rng)).collect(),
         };
         let layer = case.layer();
-        if let Ok(geometry) = layer.geometry(case.input().shape()) {
-            let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &ctx.plan_limits()).unwrap();
-            *kernels
-                .entry(plan.describe().split(',').next().unwrap().to_string())
-                .or_insert(0) += 1;
+        if let Ok(Some(plan)) = layer.plan_on(&device, case.input().shape()) {
+            *kernels.entry((plan.algorithm, plan.weight_prep)).or_insert(0) += 1;
         }
         run_case(&device, &case, exact);
     }
     println!("kernels used: {kernels:?}");
-    assert!(kernels.keys().any(|k| k.starts_with("grouped tiled")), "{kernels:?}");
-    if ctx.plan_limits().subgroup8 {
-        assert!(kernels.keys().any(|k| k.starts_with("implicit GEMM")), "{kernels:?}");
+    assert!(used(&kernels, grouped::ID, WeightPrep::Hwio), "{kernels:?}");
+    if ctx.caps().subgroup8 {
+        assert!(used(&kernels, igemm_subgroup::WIDE_ID, WeightPrep::Hwio), "{kernels:?}");
         assert!(
-            kernels.keys().any(|k| k.starts_with("narrow implicit GEMM")),
+            used(&kernels, igemm_subgroup::NARROW_ID, WeightPrep::Hwio),
             "{kernels:?}"
         );
     }
 }
 
 /// Runs generated problems built by `make` and reports which kernels the planner chose.
-fn kernel_sweep(
-    seed: u64,
-    rounds: usize,
-    make: impl Fn(&mut TestRng, usize) -> Problem,
-) -> std::collections::BTreeMap<String, usize> {
+fn kernel_sweep(seed: u64, rounds: usize, make: impl Fn(&mut TestRng, usize) -> Problem) -> Used {
     kernel_sweep_on(common::gpu::gpu().unwrap(), seed, rounds, make)
 }
 
@@ -535,10 +540,10 @@ fn kernel_sweep_on(
     seed: u64,
     rounds: usize,
     make: impl Fn(&mut TestRng, usize) -> Problem,
-) -> std::collections::BTreeMap<String, usize> {
+) -> Used {
     let device = Device::Gpu(ctx.clone());
     let mut rng = TestRng(seed);
-    let mut kernels = std::collections::BTreeMap::new();
+    let mut kernels = Used::new();
     for round in 0..rounds {
         let p = make(&mut rng, round);
         let cg = p.c / p.groups;
@@ -557,11 +562,8 @@ fn kernel_sweep_on(
             k: (0..p.kh * p.kw * cg * p.f).map(|_| draw(&mut rng)).collect(),
             b: (0..p.f).map(|_| draw(&mut rng)).collect(),
         };
-        if let Ok(geometry) = case.layer().geometry(case.input().shape()) {
-            let plan = wgpu_conv2d::gpu::planner::plan(&geometry, &ctx.plan_limits()).unwrap();
-            *kernels
-                .entry(plan.describe().split(',').next().unwrap().to_string())
-                .or_insert(0) += 1;
+        if let Ok(Some(plan)) = case.layer().plan_on(&device, case.input().shape()) {
+            *kernels.entry((plan.algorithm, plan.weight_prep)).or_insert(0) += 1;
         }
         run_case(&device, &case, exact);
     }
@@ -588,8 +590,8 @@ fn depthwise_path_matches_the_oracle() {
         p
     });
     println!("kernels used: {kernels:?}");
-    assert!(kernels.keys().any(|k| k.starts_with("depthwise tiled")), "{kernels:?}");
-    assert!(kernels.keys().any(|k| k == "depthwise"), "{kernels:?}");
+    assert!(used(&kernels, depthwise::TILED_ID, WeightPrep::Hwio), "{kernels:?}");
+    assert!(used(&kernels, depthwise::LOOP_ID, WeightPrep::Hwio), "{kernels:?}");
 }
 
 #[test]
@@ -608,15 +610,10 @@ fn channel_padded_path_matches_the_oracle() {
         p
     });
     println!("kernels used: {kernels:?}");
-    if ctx.plan_limits().subgroup8 {
-        assert!(
-            kernels.keys().any(|k| k.starts_with("channels padded to 4 + implicit")),
-            "{kernels:?}"
-        );
-        assert!(
-            kernels.keys().any(|k| k.starts_with("channels padded to 4 + narrow")),
-            "{kernels:?}"
-        );
+    if ctx.caps().subgroup8 {
+        let padded = WeightPrep::HwioChannelsPadded4;
+        assert!(used(&kernels, igemm_subgroup::WIDE_ID, padded), "{kernels:?}");
+        assert!(used(&kernels, igemm_subgroup::NARROW_ID, padded), "{kernels:?}");
     }
 }
 
@@ -633,7 +630,7 @@ fn workgroup_tiled_path_matches_the_oracle() {
     })
     .unwrap();
     ctx.set_nan_fill_outputs(true);
-    assert!(ctx.plan_limits().workgroup_tiles && !ctx.plan_limits().subgroup8);
+    assert!(ctx.caps().holds_workgroup(8, 8, igemm_tiled::WORKGROUP_BYTES));
     let kernels = kernel_sweep_on(ctx, 0x7A1, 16, |rng, round| {
         let mut p = Problem::random(rng, 1);
         let groups = [1usize, 2, 1, 3][round % 4];
@@ -652,14 +649,96 @@ fn workgroup_tiled_path_matches_the_oracle() {
         p
     });
     println!("kernels used: {kernels:?}");
+    assert!(used(&kernels, igemm_tiled::ID, WeightPrep::Hwio), "{kernels:?}");
     assert!(
-        kernels.keys().any(|k| k.starts_with("implicit GEMM (workgroup tiles)")),
+        used(&kernels, igemm_tiled::ID, WeightPrep::HwioChannelsPadded4),
         "{kernels:?}"
     );
-    assert!(
-        kernels
-            .keys()
-            .any(|k| k.starts_with("channels padded to 4 + implicit GEMM (workgroup")),
-        "{kernels:?}"
-    );
+}
+
+/// The registry drives this sweep: each algorithm, forced alone, runs every sample it lists (which
+/// together cover its variants) in every element type, exact on integer data and within T1 on
+/// float data with an activation, against the oracle, with NaN-prefilled outputs. A new algorithm's
+/// samples join it with no edit here.
+#[test]
+fn every_registry_algorithm_matches_the_oracle_on_its_samples() {
+    use wgpu_conv2d::gpu::kernels::{registry, Family};
+    use wgpu_conv2d::gpu::ElementType;
+    let Some(shared) = common::gpu::gpu() else { return };
+    let mut rng = TestRng(0x5EED);
+    for algorithm in registry() {
+        let ctx = wgpu_conv2d::GpuContext::new(&wgpu_conv2d::GpuOptions {
+            algorithms: Some(vec![algorithm.id()]),
+            ..Default::default()
+        })
+        .unwrap();
+        ctx.set_nan_fill_outputs(true);
+        let device = Device::Gpu(ctx.clone());
+        for element in algorithm.elements() {
+            assert_eq!(
+                *element,
+                ElementType::F32,
+                "the sweep runs f32 until layers carry an element type"
+            );
+            for (i, sample) in algorithm.samples().into_iter().enumerate() {
+                let params = sample.params;
+                let channels_first = params.data_format == wgpu_conv2d::DataFormat::ChannelsFirst;
+                let [n, a, b, c] = sample.input_shape;
+                let (h, w, c) = if channels_first { (b, c, a) } else { (a, b, c) };
+                let g = Conv2dGeometry::new(&params, sample.input_shape).unwrap();
+                if !algorithm.supports(&g, ctx.caps(), *element) {
+                    // Only the subgroup GEMMs may decline here, on an adapter without 8-lane subgroups.
+                    assert!(
+                        algorithm.family() == Family::SubgroupBroadcast && !shared.caps().subgroup8,
+                        "{} declines its sample {sample:?} on {:?}",
+                        algorithm.name(),
+                        ctx.adapter_info().name
+                    );
+                    continue;
+                }
+                let p = Problem {
+                    n,
+                    h,
+                    w,
+                    c,
+                    f: params.filters as usize,
+                    kh: params.kernel_size[0] as usize,
+                    kw: params.kernel_size[1] as usize,
+                    sh: params.strides[0] as usize,
+                    sw: params.strides[1] as usize,
+                    dh: params.dilation_rate[0] as usize,
+                    dw: params.dilation_rate[1] as usize,
+                    groups: params.groups as usize,
+                    same: params.padding == wgpu_conv2d::Padding::Same,
+                };
+                for exact in [true, false] {
+                    let draw = |rng: &mut TestRng| if exact { rng.int(-3, 3) as f32 } else { rng.sym() };
+                    let cg = p.c / p.groups;
+                    let case = Case {
+                        p,
+                        channels_first,
+                        bias: exact || i % 2 == 0,
+                        activation: if exact {
+                            Activation::Linear
+                        } else {
+                            [
+                                Activation::Relu6,
+                                Activation::Mish,
+                                Activation::Softmax,
+                                Activation::Gelu,
+                            ][i % 4]
+                        },
+                        x: (0..p.n * p.h * p.w * p.c).map(|_| draw(&mut rng)).collect(),
+                        k: (0..p.kh * p.kw * cg * p.f).map(|_| draw(&mut rng)).collect(),
+                        b: (0..p.f).map(|_| draw(&mut rng)).collect(),
+                    };
+                    let plan = case.layer().plan_on(&device, case.input().shape()).unwrap().unwrap();
+                    assert_eq!(plan.algorithm, algorithm.id(), "{sample:?}: {}", plan.describe());
+                    assert_eq!(plan.variant, algorithm.variant_for(&g));
+                    run_case(&device, &case, exact).unwrap();
+                }
+            }
+        }
+        assert_eq!(ctx.uncaptured_errors(), 0);
+    }
 }

@@ -210,12 +210,8 @@ fn five_hundred_random_shapes_keep_caches_bounded_and_memory_returns_to_baseline
             let x = Tensor::new(shape, (0..p.n * p.h * p.w * p.c).map(|_| rng.sym()).collect()).unwrap();
             if layer.forward_on(&device, &x).is_ok() {
                 ran += 1;
-                let geometry = layer.geometry(x.shape()).unwrap();
-                choices.insert(
-                    wgpu_conv2d::gpu::planner::plan(&geometry, &ctx.plan_limits())
-                        .unwrap()
-                        .kernel,
-                );
+                let plan = layer.plan_on(&device, x.shape()).unwrap().unwrap();
+                choices.insert((plan.algorithm, plan.variant));
             }
             layers.push(layer); // weights stay resident while the layers live
         }

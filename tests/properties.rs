@@ -7,9 +7,11 @@ mod common;
 
 use proptest::prelude::*;
 use serde_json::json;
-use wgpu_conv2d::config::{DataFormat, Padding};
-use wgpu_conv2d::geometry::ConvParams;
-use wgpu_conv2d::gpu::planner::{fold_dispatch, plan, workgroups, PlanLimits};
+use wgpu_conv2d::conv::ConvParams;
+use wgpu_conv2d::conv::{DataFormat, Padding};
+use wgpu_conv2d::gpu::kernels::Epilogue;
+use wgpu_conv2d::gpu::plan::plan;
+use wgpu_conv2d::gpu::{AlgorithmFilter, DeviceCaps, ElementType, KernelFamily};
 use wgpu_conv2d::{Conv2dConfig, Conv2dGeometry, Error};
 
 fn arbitrary_config() -> impl Strategy<Value = serde_json::Value> {
@@ -121,7 +123,8 @@ proptest! {
     #[test]
     fn plans_cover_every_output_once_within_arbitrary_limits(
         n in 1usize..5, h in 1usize..70, w in 1usize..70, cg in 1usize..9, fg in 1usize..9, groups in 1usize..4,
-        k in 1u32..6, s in 1u32..3, same in any::<bool>(), first in any::<bool>(), subgroup8 in any::<bool>(), workgroup_tiles in any::<bool>(),
+        k in 1u32..6, s in 1u32..3, same in any::<bool>(), first in any::<bool>(), subgroup8 in any::<bool>(), software in any::<bool>(),
+        family in 0usize..4, softmax in any::<bool>(),
         binding_kib in 1u64..512, workgroups_per_dim in 1u32..300,
     ) {
         let p = ConvParams { filters: (fg * groups) as u32, kernel_size: [k, k], strides: [s, s], dilation_rate: [1, 1],
@@ -129,11 +132,17 @@ proptest! {
             data_format: if first { DataFormat::ChannelsFirst } else { DataFormat::ChannelsLast } };
         let shape = if first { [n, cg * groups, h, w] } else { [n, h, w, cg * groups] };
         let Ok(g) = Conv2dGeometry::new(&p, shape) else { return Ok(()) };
-        let limits = PlanLimits { max_binding: binding_kib * 1024, max_buffer: binding_kib * 2048,
-            max_workgroups_per_dim: workgroups_per_dim, subgroup8, workgroup_tiles };
-        let Ok(pl) = plan(&g, &limits) else { return Ok(()) }; // refusals name the limit (unit-tested)
+        let limits = DeviceCaps { subgroup8, software,
+            ..DeviceCaps::with_limits(binding_kib * 1024, binding_kib * 2048, workgroups_per_dim) };
+        let family = [KernelFamily::Auto, KernelFamily::SubgroupBroadcast, KernelFamily::WorkgroupTiles, KernelFamily::Direct][family];
+        let filter = AlgorithmFilter { family, only: None };
+        let activation = if softmax { wgpu_conv2d::Activation::Softmax } else { wgpu_conv2d::Activation::Relu };
+        let Ok(pl) = plan(&g, &limits, &filter, ElementType::F32, Epilogue::new(activation, true)) else {
+            return Ok(()) // refusals name the limit (unit-tested)
+        };
         let mut covered = vec![0u8; g.batch * g.out_h];
-        for c in &pl.chunks {
+        for cp in &pl.chunks {
+            let c = &cp.chunk;
             for b in c.batch_start..c.batch_start + c.batch_len {
                 for r in c.out_row_start..c.out_row_start + c.out_rows {
                     covered[b * g.out_h + r] += 1;
@@ -141,8 +150,11 @@ proptest! {
             }
             let out_bytes = (c.batch_len * c.out_rows * g.out_w * g.filters * 4) as u64;
             prop_assert!(out_bytes <= limits.max_tensor_bytes());
-            let d = fold_dispatch(workgroups(&g, pl.kernel, c).unwrap(), limits.max_workgroups_per_dim);
-            prop_assert!(d.is_some_and(|d| d.x <= workgroups_per_dim && d.y <= workgroups_per_dim));
+            prop_assert_eq!(cp.conv.output_len, c.batch_len * c.out_rows * g.out_w * g.filters);
+            for step in std::iter::once(&cp.conv).chain(&cp.pad).chain(&cp.last_axis) {
+                let d = step.dispatch;
+                prop_assert!(d.x <= workgroups_per_dim && d.y <= workgroups_per_dim);
+            }
         }
         prop_assert!(covered.iter().all(|&x| x == 1), "{covered:?}");
     }

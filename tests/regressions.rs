@@ -2,9 +2,11 @@
 
 mod common;
 
-use wgpu_conv2d::config::{DataFormat, Padding};
-use wgpu_conv2d::geometry::ConvParams;
-use wgpu_conv2d::gpu::planner::{plan, PlanLimits};
+use wgpu_conv2d::conv::ConvParams;
+use wgpu_conv2d::conv::{DataFormat, Padding};
+use wgpu_conv2d::gpu::kernels::Epilogue;
+use wgpu_conv2d::gpu::plan::plan;
+use wgpu_conv2d::gpu::{AlgorithmFilter, DeviceCaps, ElementType};
 use wgpu_conv2d::io::npy;
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Conv2dGeometry, Device, Error, GpuContext, GpuOptions, Tensor};
 
@@ -21,21 +23,19 @@ fn geometry(shape: [usize; 4], k: u32, s: u32, filters: u32) -> Conv2dGeometry {
     Conv2dGeometry::new(&params, shape).unwrap()
 }
 
+fn linear() -> Epilogue {
+    Epilogue::new(wgpu_conv2d::Activation::Linear, true)
+}
+
 /// The planner returned a row band's end where its length was meant: a 2048x2048 split read
 /// past the input (slice index 6289408 of 4194304).
 #[test]
 fn row_band_input_length_is_a_length_not_an_end() {
     let g = geometry([1, 2048, 2048, 1], 3, 1, 16);
-    let limits = PlanLimits {
-        max_binding: 128 << 20,
-        max_buffer: 1 << 31,
-        subgroup8: false,
-        workgroup_tiles: false,
-        max_workgroups_per_dim: 65535,
-    };
-    let p = plan(&g, &limits).unwrap();
+    let limits = DeviceCaps::with_limits(128 << 20, 1 << 31, 65535);
+    let p = plan(&g, &limits, &AlgorithmFilter::default(), ElementType::F32, linear()).unwrap();
     assert!(p.chunks.len() > 1);
-    for c in &p.chunks {
+    for c in p.chunks.iter().map(|c| c.chunk) {
         assert!(c.in_row_start + c.in_rows <= g.in_h, "{c:?}");
         assert!(c.in_rows <= c.out_rows + 2, "{c:?}: halo of a 3x3 kernel is 2 rows");
     }
@@ -46,17 +46,11 @@ fn row_band_input_length_is_a_length_not_an_end() {
 #[test]
 fn row_search_never_passes_the_last_output_row() {
     let g = geometry([1, 90, 61, 4], 5, 2, 6);
-    let tiny = PlanLimits {
-        max_binding: 64 * 1024,
-        max_buffer: 256 * 1024,
-        subgroup8: false,
-        workgroup_tiles: false,
-        max_workgroups_per_dim: 8,
-    };
-    let p = plan(&g, &tiny).unwrap();
-    let last = p.chunks.last().unwrap();
+    let tiny = DeviceCaps::with_limits(64 * 1024, 256 * 1024, 8);
+    let p = plan(&g, &tiny, &AlgorithmFilter::default(), ElementType::F32, linear()).unwrap();
+    let last = p.chunks.last().unwrap().chunk;
     assert_eq!(last.out_row_start + last.out_rows, g.out_h);
-    assert_eq!(p.chunks.iter().map(|c| c.out_rows).sum::<usize>(), g.out_h);
+    assert_eq!(p.chunks.iter().map(|c| c.chunk.out_rows).sum::<usize>(), g.out_h);
 }
 
 /// wgpu's create_buffer_init panicked ("Failed to get mapped range") after device.destroy().
@@ -77,7 +71,7 @@ fn upload_after_device_destroy_is_an_error_not_a_panic() {
     let err = layer
         .forward_on(&Device::Gpu(ctx), &Tensor::zeros([1, 2, 2, 1]).unwrap())
         .unwrap_err();
-    assert!(matches!(err, Error::DeviceLost(_)), "{err}");
+    assert!(matches!(err, Error::DeviceLost { .. }), "{err}");
 }
 
 /// Fortran-order .npy files (NumPy writes them for transposed arrays) were refused.

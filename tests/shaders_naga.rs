@@ -1,103 +1,122 @@
-//! Every shader variant parses and validates with naga (no GPU needed), and the uniform structs
-//! have the size naga computes for their WGSL twins.
+//! Every program of the registry (and every pass), in every variant and element type, parses and
+//! validates with naga (no GPU needed); each uniform's host layout matches naga's layout of its
+//! WGSL struct, field by field; and each algorithm's samples exercise every variant it lists.
 
-use wgpu_conv2d::gpu::depthwise_source::Taps;
-use wgpu_conv2d::gpu::params::{ConvUniform, IgemmUniform, LastAxisUniform, PadUniform};
-use wgpu_conv2d::gpu::pipelines::Kernel;
-use wgpu_conv2d::gpu::planner::{Tile, MAX_TILE};
+use std::collections::HashSet;
+
+use wgpu_conv2d::gpu::kernels::{self, Program};
+use wgpu_conv2d::gpu::DeviceCaps;
+use wgpu_conv2d::Conv2dGeometry;
 
 /// The module with this variant's override values written in as the defaults.
-fn specialised(kernel: Kernel) -> String {
-    let mut source = kernel.source();
-    for (name, value) in kernel.constants() {
+fn specialised(
+    program: &dyn Program,
+    variant: &wgpu_conv2d::gpu::program::Variant,
+    element: wgpu_conv2d::gpu::ElementType,
+) -> String {
+    let mut source = program.source(variant, element);
+    for (name, value) in program.constants(variant) {
         let from = source
             .find(&format!("override {name}: u32 = "))
-            .unwrap_or_else(|| panic!("no override {name}"));
+            .unwrap_or_else(|| panic!("{}: no override {name}", program.name()));
         let end = from + source[from..].find(';').unwrap();
         source.replace_range(from..end, &format!("override {name}: u32 = {}u", value as u32));
     }
     source
 }
 
-fn validate(source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
-    let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
-    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP)
+fn validate(label: &str, source: &str) -> naga::Module {
+    let module =
+        naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP)
         .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
         .subgroup_operations(naga::valid::SubgroupOperationSet::all())
         .validate(&module)
-        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
-    (module, info)
-}
-
-/// Every variant the planner can choose: direct tiles with filters 1..=4 and `columns = min(16 / filters, 4)`,
-/// and the implicit GEMM with 1 or 2 vec4 columns per lane.
-fn all_variants() -> Vec<Kernel> {
-    let mut v: Vec<Kernel> = (1..=4)
-        .map(|filters| {
-            Kernel::ConvDirect(Tile {
-                filters,
-                columns: (MAX_TILE / filters).min(4),
-            })
-        })
-        .collect();
-    v.extend((1..=2).map(|cols| Kernel::Igemm {
-        rows: wgpu_conv2d::gpu::planner::IGEMM_ROWS,
-        cols,
-    }));
-    for lane_rows in [4, 8, 16] {
-        v.extend((1..=4).map(|cols| Kernel::IgemmNarrow { lane_rows, cols }));
-    }
-    v.extend(
-        [
-            ([1, 1], [1, 1], [1, 1]),
-            ([3, 3], [1, 1], [1, 1]),
-            ([3, 3], [2, 2], [1, 1]),
-            ([5, 5], [1, 1], [2, 2]),
-            ([7, 7], [1, 1], [1, 1]),
-            ([1, 7], [1, 2], [1, 1]),
-        ]
-        .into_iter()
-        .flat_map(|(kernel, strides, dilation)| {
-            let taps = Taps {
-                kernel,
-                strides,
-                dilation,
-            };
-            [Kernel::DepthwiseTiled(taps), Kernel::GroupedTiled(taps)]
-        }),
-    );
-    v.extend([
-        Kernel::IgemmTiled,
-        Kernel::Depthwise,
-        Kernel::PadChannels,
-        Kernel::LastAxis,
-    ]);
-    v
+        .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+    module
 }
 
 #[test]
-fn every_shader_variant_validates() {
-    for kernel in all_variants() {
-        validate(&specialised(kernel));
+fn every_program_variant_validates() {
+    let mut count = 0;
+    for program in kernels::programs() {
+        for element in program.elements() {
+            for variant in program.variants() {
+                let label = format!(
+                    "{} {} ({element})",
+                    program.name(),
+                    variant.describe(program.variant_params())
+                );
+                validate(&label, &specialised(program, &variant, *element));
+                count += 1;
+            }
+        }
     }
+    assert!(count >= kernels::programs().len(), "validated {count} variants");
 }
 
 #[test]
-fn uniform_structs_match_wgsl_layout() {
-    let (module, _) = validate(&Kernel::LastAxis.source());
-    let size_of = |name: &str| {
-        module
+fn uniform_layouts_match_naga() {
+    for program in kernels::programs() {
+        let layout = program.uniform_layout();
+        let variant = program.variants()[0];
+        let module = validate(program.name(), &specialised(program, &variant, program.elements()[0]));
+        let (_, ty) = module
             .types
             .iter()
-            .find(|(_, t)| t.name.as_deref() == Some(name))
-            .map(|(_, t)| t.inner.size(module.to_ctx()))
-            .unwrap_or_else(|| panic!("no struct {name}"))
+            .find(|(_, t)| t.name.as_deref() == Some(layout.wgsl_struct))
+            .unwrap_or_else(|| panic!("{}: no struct {}", program.name(), layout.wgsl_struct));
+        assert_eq!(
+            ty.inner.size(module.to_ctx()) as usize,
+            layout.size,
+            "{}",
+            layout.wgsl_struct
+        );
+        let naga::TypeInner::Struct { members, .. } = &ty.inner else {
+            panic!("{} is not a struct", layout.wgsl_struct)
+        };
+        let naga_fields: Vec<(String, usize)> = members
+            .iter()
+            .map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize))
+            .collect();
+        let host: Vec<(String, usize)> = layout.fields.iter().map(|(n, o)| (n.to_string(), *o)).collect();
+        assert_eq!(naga_fields, host, "{}: fields and offsets", layout.wgsl_struct);
+        // The program binds the uniform it declares.
+        let source = program.source(&variant, program.elements()[0]);
+        assert!(
+            source.contains(&format!("var<uniform> p: {}", layout.wgsl_struct))
+                || source.contains(&format!("var<uniform> q: {}", layout.wgsl_struct)),
+            "{} does not bind {}",
+            program.name(),
+            layout.wgsl_struct
+        );
+    }
+}
+
+/// Every variant an algorithm lists is what it chooses for one of its samples, and what it chooses
+/// for each sample is a variant it lists: the GPU sweep (`registry_sweep.rs`) then runs them all.
+#[test]
+fn samples_cover_every_variant() {
+    let caps = DeviceCaps {
+        subgroup8: true,
+        software: true,
+        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
     };
-    assert_eq!(size_of("ConvParams") as usize, std::mem::size_of::<ConvUniform>());
-    assert_eq!(
-        size_of("LastAxisParams") as usize,
-        std::mem::size_of::<LastAxisUniform>()
-    );
-    assert_eq!(size_of("IgemmParams") as usize, std::mem::size_of::<IgemmUniform>());
-    assert_eq!(size_of("PadParams") as usize, std::mem::size_of::<PadUniform>());
+    for algorithm in kernels::registry() {
+        let listed: HashSet<_> = algorithm.variants().into_iter().collect();
+        let mut chosen = HashSet::new();
+        for sample in algorithm.samples() {
+            let g = Conv2dGeometry::new(&sample.params, sample.input_shape)
+                .unwrap_or_else(|e| panic!("{}: sample {sample:?}: {e}", algorithm.name()));
+            assert!(
+                algorithm.supports(&g, &caps, wgpu_conv2d::gpu::ElementType::F32),
+                "{} declines its own sample {sample:?}",
+                algorithm.name()
+            );
+            let v = algorithm.variant_for(&g);
+            assert!(listed.contains(&v), "{}: {v:?} is not listed", algorithm.name());
+            chosen.insert(v);
+        }
+        assert_eq!(chosen, listed, "{}: variants no sample exercises", algorithm.name());
+    }
 }

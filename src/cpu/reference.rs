@@ -1,9 +1,9 @@
 //! The reference convolution: direct loops in Keras's semantics, accumulated in f64.
 //! It defines "correct" for the GPU kernels, so it favours plainness over speed.
 
-use crate::activation::{apply_last_axis, Activation};
-use crate::config::DataFormat;
-use crate::geometry::Conv2dGeometry;
+use crate::conv::geometry::Conv2dGeometry;
+use crate::conv::DataFormat;
+use crate::keras::activation::{apply_last_axis, Activation};
 
 /// Cross-correlation of `input` (in `geom.data_format`) with an HWIO `kernel`, plus `bias`,
 /// in f64. Groups take channel slices: group `g` reads input channels
@@ -67,11 +67,8 @@ pub fn activate(activation: Activation, values: &[f64], shape: [usize; 4]) -> (V
         return (values.iter().map(|&v| activation.apply(v)).collect(), shape);
     }
     let lane_len = shape[3];
-    let out_len = if activation == Activation::Glu {
-        lane_len / 2
-    } else {
-        lane_len
-    };
+    let out_shape = activation.output_shape(shape);
+    let out_len = out_shape[3];
     let lanes = values.len().checked_div(lane_len).unwrap_or(0);
     let mut out = vec![0.0; lanes * out_len];
     for l in 0..lanes {
@@ -81,5 +78,5 @@ pub fn activate(activation: Activation, values: &[f64], shape: [usize; 4]) -> (V
             &mut out[l * out_len..(l + 1) * out_len],
         );
     }
-    (out, [shape[0], shape[1], shape[2], out_len])
+    (out, out_shape)
 }

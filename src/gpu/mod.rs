@@ -1,18 +1,13 @@
-//! The GPU path: context, planner, pipelines, buffers and the kernels' host side.
+//! The GPU path: the device context, GPU memory, programs, the algorithms' registry, the planner
+//! and the executor.
 
-pub(crate) mod binds;
-pub(crate) mod buffers;
-pub(crate) mod context;
-pub(crate) mod conv;
-pub mod depthwise_source;
-pub mod igemm_source;
-pub mod narrow_source;
-pub mod params;
-pub mod pipelines;
-pub mod planner;
-pub(crate) mod pool;
-mod tensor;
-mod uniforms;
+pub mod device;
+pub(crate) mod execute;
+pub mod kernels;
+pub mod memory;
+pub mod plan;
+pub mod program;
 
-pub use context::{Fault, GpuContext, GpuOptions, GpuStats, KernelFamily};
-pub use tensor::GpuTensor;
+pub use device::{AlgorithmFilter, DeviceCaps, Fault, GpuContext, GpuOptions, GpuStats, KernelFamily};
+pub use memory::tensor::GpuTensor;
+pub use program::ElementType;

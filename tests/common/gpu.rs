@@ -16,7 +16,7 @@ pub fn gpu() -> Option<Arc<GpuContext>> {
         .get_or_init(|| match GpuContext::new(&GpuOptions::default()) {
             Ok(ctx) => {
                 ctx.set_nan_fill_outputs(true);
-                let l = ctx.plan_limits();
+                let l = ctx.caps();
                 eprintln!("GPU tests on {:?}; limits {l:?}", ctx.adapter_info());
                 Some(ctx)
             }

@@ -1,0 +1,65 @@
+//! What the planner and the kernels may rely on about a device: its limits as numbers and the
+//! features the kernels use, as flags. Nothing here names an adapter.
+
+/// A device's capabilities, as the planner sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceCaps {
+    /// `max_storage_buffer_binding_size`.
+    pub max_binding: u64,
+    /// `max_buffer_size`.
+    pub max_buffer: u64,
+    /// `max_compute_workgroups_per_dimension`.
+    pub max_workgroups_per_dim: u32,
+    /// `max_compute_workgroup_storage_size`.
+    pub max_workgroup_storage: u32,
+    /// `max_compute_invocations_per_workgroup`.
+    pub max_invocations_per_workgroup: u32,
+    /// `max_compute_workgroup_size_x`, `_y`, `_z`.
+    pub max_workgroup_size: [u32; 3],
+    /// Subgroups of exactly 8 lanes (the `SUBGROUP` feature on an adapter such as lavapipe).
+    pub subgroup8: bool,
+    /// A CPU (software) adapter: it rewards few loads per FLOP and punishes workgroup memory.
+    pub software: bool,
+}
+
+impl DeviceCaps {
+    /// The capabilities of a device with `limits`.
+    pub fn of(limits: &wgpu::Limits, subgroup8: bool, software: bool) -> Self {
+        Self {
+            max_binding: limits.max_storage_buffer_binding_size,
+            max_buffer: limits.max_buffer_size,
+            max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
+            max_workgroup_storage: limits.max_compute_workgroup_storage_size,
+            max_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+            max_workgroup_size: [
+                limits.max_compute_workgroup_size_x,
+                limits.max_compute_workgroup_size_y,
+                limits.max_compute_workgroup_size_z,
+            ],
+            subgroup8,
+            software,
+        }
+    }
+
+    /// WebGPU's downlevel defaults with these binding, buffer and dispatch limits (tests and tools).
+    pub fn with_limits(max_binding: u64, max_buffer: u64, max_workgroups_per_dim: u32) -> Self {
+        let mut caps = Self::of(&wgpu::Limits::downlevel_defaults(), false, false);
+        caps.max_binding = max_binding;
+        caps.max_buffer = max_buffer;
+        caps.max_workgroups_per_dim = max_workgroups_per_dim;
+        caps
+    }
+
+    /// The largest byte size one tensor binding may have.
+    pub fn max_tensor_bytes(&self) -> u64 {
+        self.max_binding.min(self.max_buffer)
+    }
+
+    /// True when a workgroup of `x` × `y` invocations using `storage` bytes of workgroup memory fits.
+    pub fn holds_workgroup(&self, x: u32, y: u32, storage: u32) -> bool {
+        self.max_workgroup_storage >= storage
+            && self.max_invocations_per_workgroup >= x.saturating_mul(y)
+            && self.max_workgroup_size[0] >= x
+            && self.max_workgroup_size[1] >= y
+    }
+}

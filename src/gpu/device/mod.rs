@@ -1,0 +1,13 @@
+//! The device side: the context (adapter, device, queue, capabilities), its options, error scopes
+//! over a `wgpu::Device`, and the test hooks for injected faults.
+
+pub mod caps;
+pub mod context;
+pub mod faults;
+pub mod options;
+pub(crate) mod scope;
+
+pub use caps::DeviceCaps;
+pub use context::{GpuContext, GpuStats};
+pub use faults::Fault;
+pub use options::{AlgorithmFilter, GpuOptions, KernelFamily};

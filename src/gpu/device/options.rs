@@ -1,0 +1,69 @@
+//! How a context picks its adapter, how long it waits, how much it pools, and which kernels it may use.
+
+use std::time::Duration;
+
+use crate::gpu::kernels::AlgorithmId;
+
+/// How to pick an adapter and how long to wait for the GPU.
+#[derive(Debug, Clone)]
+pub struct GpuOptions {
+    /// Backends to try; `None` reads `WGPU_BACKEND` (all backends when unset).
+    pub backends: Option<wgpu::Backends>,
+    /// Substring of the adapter name (case-insensitive); `None` reads `WGPU_ADAPTER_NAME`.
+    pub adapter_name: Option<String>,
+    /// Only CPU (software) adapters, such as lavapipe.
+    pub force_fallback_adapter: bool,
+    /// Limits to request instead of the ones the kernels need (tests use tiny ones to force splits).
+    pub limits: Option<wgpu::Limits>,
+    /// The longest a single wait on the GPU may take before it is an error.
+    pub timeout: Duration,
+    /// Bytes of idle buffers the context keeps for reuse by later calls (the oldest are freed
+    /// first; [`GpuContext::release_cached_buffers`] frees them all).
+    pub pool_bytes: u64,
+    /// Which kernels run dense convolutions; `Auto` picks by adapter.
+    pub kernel_family: KernelFamily,
+    /// Only these algorithms (the registry's ids), in the registry's order, whatever the family;
+    /// the direct kernel still runs what none of them supports. `None`: the family decides.
+    pub algorithms: Option<Vec<AlgorithmId>>,
+}
+
+/// The kernel family for dense convolutions: a filter over the registry. The depthwise and
+/// grouped blocked kernels, and the direct kernel, are in no family and run under every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelFamily {
+    /// By adapter: on a software adapter (lavapipe) with 8-lane subgroups, the subgroup-broadcast
+    /// implicit GEMMs; on a hardware GPU, the workgroup-memory tiled GEMM; the direct kernel for
+    /// what neither covers.
+    #[default]
+    Auto,
+    /// The subgroup-broadcast GEMMs wherever the device has 8-lane subgroups.
+    SubgroupBroadcast,
+    /// The workgroup-memory tiled GEMM wherever the device's limits hold it.
+    WorkgroupTiles,
+    /// No family: dense layers run the direct kernel.
+    Direct,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        Self {
+            backends: None,
+            adapter_name: None,
+            force_fallback_adapter: false,
+            limits: None,
+            timeout: Duration::from_secs(60),
+            pool_bytes: 256 << 20,
+            kernel_family: KernelFamily::Auto,
+            algorithms: None,
+        }
+    }
+}
+
+/// Which registry algorithms a context may choose: the options' family and explicit list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlgorithmFilter {
+    /// The kernel family.
+    pub family: KernelFamily,
+    /// When set, only these algorithms (the family is then ignored).
+    pub only: Option<Vec<AlgorithmId>>,
+}

@@ -1,0 +1,270 @@
+//! Running a plan on the GPU: one prologue (the GL lock, liveness), then per chunk the input
+//! uploaded (host calls) or bound (resident tensors), the plan's passes recorded (channel padding,
+//! the convolution, the last-axis activation), submitted, and the output read back or kept.
+
+use std::sync::Arc;
+
+use crate::conv::{Conv2dGeometry, DataFormat};
+use crate::error::{Error, Result};
+use crate::gpu::device::{Fault, GpuContext};
+use crate::gpu::kernels;
+use crate::gpu::memory::binds::{BindCache, Bound};
+use crate::gpu::memory::buffers;
+use crate::gpu::memory::pool::PooledBuffer;
+use crate::gpu::memory::weights::GpuWeights;
+use crate::gpu::plan::{ChunkPlan, Plan, Step};
+use crate::gpu::program::cache::CompileInput;
+
+fn pooled(b: &PooledBuffer) -> Bound<'_> {
+    Bound {
+        id: b.id(),
+        buffer: b.buffer(),
+    }
+}
+
+/// The axis along which chunks cut rows: 1 for `(N, H, W, C)`, 2 for `(N, C, H, W)`.
+fn row_axis(format: DataFormat) -> usize {
+    match format {
+        DataFormat::ChannelsLast => 1,
+        DataFormat::ChannelsFirst => 2,
+    }
+}
+
+/// Copies the `[b0, b0+nb) × [r0, r0+nr)` block (batch × rows) of a row-major 4-D tensor of `shape`.
+fn slice_block(
+    data: &[f32],
+    shape: [usize; 4],
+    axis: usize,
+    (b0, nb): (usize, usize),
+    (r0, nr): (usize, usize),
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(nb * nr * shape[1] * shape[2] * shape[3] / shape[axis].max(1));
+    for_each_run(shape, axis, (b0, nb), (r0, nr), |src, len| {
+        out.extend_from_slice(&data[src..src + len])
+    });
+    out
+}
+
+/// Writes a block produced by [`slice_block`]'s layout back into the full tensor.
+fn scatter_block(
+    block: &[f32],
+    full: &mut [f32],
+    shape: [usize; 4],
+    axis: usize,
+    b: (usize, usize),
+    r: (usize, usize),
+) {
+    let mut at = 0;
+    for_each_run(shape, axis, b, r, |dst, len| {
+        full[dst..dst + len].copy_from_slice(&block[at..at + len]);
+        at += len;
+    });
+}
+
+/// Calls `f(offset, len)` for each contiguous run of the block, in block order.
+fn for_each_run(
+    shape: [usize; 4],
+    axis: usize,
+    (b0, nb): (usize, usize),
+    (r0, nr): (usize, usize),
+    mut f: impl FnMut(usize, usize),
+) {
+    let [_, d1, d2, d3] = shape;
+    if axis == 1 {
+        let run = nr * d2 * d3;
+        for n in b0..b0 + nb {
+            f((n * d1 + r0) * d2 * d3, run);
+        }
+    } else {
+        let run = nr * d3;
+        for n in b0..b0 + nb {
+            for c in 0..d1 {
+                f(((n * d1 + c) * d2 + r0) * d3, run);
+            }
+        }
+    }
+}
+
+/// Runs `plan` for `geom` on `input` (host data, `geom`'s layout) with resident `weights`;
+/// returns the activated output in `plan.output_shape`.
+pub(crate) fn run(
+    ctx: &Arc<GpuContext>,
+    geom: &Conv2dGeometry,
+    plan: &Plan,
+    input: &[f32],
+    weights: &GpuWeights,
+) -> Result<Vec<f32>> {
+    let _exclusive = ctx.exclusive();
+    ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
+    let mut output = vec![0.0f32; plan.output_shape.iter().product()];
+    let in_shape = match geom.data_format {
+        DataFormat::ChannelsLast => [geom.batch, geom.in_h, geom.in_w, geom.in_c],
+        DataFormat::ChannelsFirst => [geom.batch, geom.in_c, geom.in_h, geom.in_w],
+    };
+    let axis = row_axis(geom.data_format);
+    for cp in &plan.chunks {
+        let chunk = cp.chunk;
+        let block = slice_block(
+            input,
+            in_shape,
+            axis,
+            (chunk.batch_start, chunk.batch_len),
+            (chunk.in_row_start, chunk.in_rows),
+        );
+        let input_buf = buffers::upload_pooled(ctx, "wgpu-conv2d input", plan.element, &block)?;
+        let encoded = encode_chunk(ctx, plan, cp, pooled(&input_buf), weights)?;
+        let values =
+            buffers::submit_and_read(ctx, encoded.encoder, encoded.output.buffer(), plan.element, encoded.len)?;
+        drop(encoded.scratch); // back to the pool only once the work that uses it is queued
+        scatter_block(
+            &values,
+            &mut output,
+            plan.output_shape,
+            axis,
+            (chunk.batch_start, chunk.batch_len),
+            (chunk.out_row_start, chunk.out_rows),
+        );
+    }
+    Ok(output)
+}
+
+/// Runs `plan` on a resident input, leaving the output resident.
+///
+/// # Errors
+/// [`Error::Unsupported`] when the plan has more than one chunk; the GPU's errors.
+pub(crate) fn run_resident(
+    ctx: &Arc<GpuContext>,
+    plan: &Plan,
+    input: &PooledBuffer,
+    weights: &GpuWeights,
+) -> Result<PooledBuffer> {
+    let _exclusive = ctx.exclusive();
+    ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
+    match plan.chunks.as_slice() {
+        [] => buffers::output(ctx, "wgpu-conv2d empty", plan.element, 1),
+        [chunk] => {
+            let encoded = encode_chunk(ctx, plan, chunk, pooled(input), weights)?;
+            buffers::submit(ctx, encoded.encoder)?;
+            drop(encoded.scratch); // back to the pool only once the work that uses it is queued
+            Ok(encoded.output)
+        }
+        chunks => Err(Error::Unsupported(format!(
+            "this call needs {} pieces to fit the device limits; a resident GpuTensor must fit in one \
+             (run forward_on with host data, which splits it)",
+            chunks.len()
+        ))),
+    }
+}
+
+/// One chunk's recorded passes.
+struct Encoded {
+    encoder: wgpu::CommandEncoder,
+    /// The buffer that will hold the activated output.
+    output: PooledBuffer,
+    /// Its length in elements.
+    len: usize,
+    /// Intermediate buffers, held until the encoder is submitted, then back to the pool.
+    scratch: Vec<PooledBuffer>,
+}
+
+/// Records one chunk's passes reading `input`.
+fn encode_chunk(
+    ctx: &GpuContext,
+    plan: &Plan,
+    cp: &ChunkPlan,
+    input: Bound<'_>,
+    weights: &GpuWeights,
+) -> Result<Encoded> {
+    let element = plan.element;
+    let kernel = weights.kernel(plan.weight_prep)?;
+    let kernel = Bound {
+        id: kernel.0,
+        buffer: &kernel.1,
+    };
+    let mut scratch = Vec::new();
+    let mut encoder = ctx.scoped("creating a command encoder", || {
+        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wgpu-conv2d"),
+        })
+    })?;
+    // RGB stems: a pass pads the channels to a multiple of 4 and the conv reads that copy.
+    let padded = match &cp.pad {
+        Some(step) => {
+            let buf = buffers::output(ctx, "wgpu-conv2d padded input", element, step.output_len)?;
+            record(ctx, &mut encoder, &weights.binds, step, &[input, pooled(&buf)])?;
+            Some(buf)
+        }
+        None => None,
+    };
+    let conv_input = padded.as_ref().map_or(input, pooled);
+    let out = buffers::output(ctx, "wgpu-conv2d output", element, cp.conv.output_len)?;
+    record(
+        ctx,
+        &mut encoder,
+        &weights.binds,
+        &cp.conv,
+        &[conv_input, kernel, weights.bias(ctx), pooled(&out)],
+    )?;
+    scratch.extend(padded);
+    let Some(step) = &cp.last_axis else {
+        return Ok(Encoded {
+            encoder,
+            len: cp.conv.output_len,
+            output: out,
+            scratch,
+        });
+    };
+    let activated = buffers::output(ctx, "wgpu-conv2d activated", element, step.output_len)?;
+    record(
+        ctx,
+        &mut encoder,
+        &weights.binds,
+        step,
+        &[pooled(&out), pooled(&activated)],
+    )?;
+    scratch.push(out);
+    Ok(Encoded {
+        encoder,
+        output: activated,
+        len: step.output_len,
+        scratch,
+    })
+}
+
+/// Records one pass: its pipeline, a bind group from the layer's cache (the uniform at binding 0,
+/// then `bindings` at 1, 2, ...) and the plan's folded dispatch.
+fn record(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    binds: &BindCache,
+    step: &Step,
+    bindings: &[Bound<'_>],
+) -> Result<()> {
+    let key = step.program;
+    let program = kernels::program(key.program)
+        .ok_or_else(|| Error::Unsupported(format!("internal: no program named {}", key.program)))?;
+    let shape = program.binding_shape();
+    let layout = ctx.layouts.get(&ctx.device, &ctx.liveness, shape)?;
+    let pipeline = ctx
+        .pipelines
+        .get(&ctx.device, &ctx.liveness, &layout, key, || CompileInput {
+            source: program.source(&key.variant, key.element),
+            constants: program.constants(&key.variant),
+        })?;
+    let bind = binds.get(ctx, shape, &step.uniform, bindings)?;
+    ctx.scoped("recording a compute pass", || {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        // The test hook for a crate bug: a dispatch over the per-dimension limit.
+        let x = if ctx.faults.take(Fault::InvalidDispatch) {
+            ctx.caps.max_workgroups_per_dim.saturating_add(1)
+        } else {
+            step.dispatch.x
+        };
+        pass.dispatch_workgroups(x, step.dispatch.y, 1);
+    })
+}

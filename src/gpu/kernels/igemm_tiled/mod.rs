@@ -1,0 +1,94 @@
+//! The implicit GEMM with workgroup-memory tiles (`igemm_tiled.wgsl`), the structure that is fast
+//! on hardware GPUs: an 8x8 workgroup owns 32 pixels × 32 filters and stages the gathered input
+//! and weight tiles of each K step of 32 in 8 KiB of workgroup memory. Same layouts as the
+//! subgroup GEMMs (channels padded by a pass for RGB stems).
+
+use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
+use crate::error::Result;
+use crate::gpu::device::DeviceCaps;
+use crate::gpu::kernels::igemm_subgroup::{channel_prep, gemm_tiles, gemm_uniform};
+use crate::gpu::kernels::params::IgemmUniform;
+use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout, WeightPrep};
+use crate::gpu::program::{BindingShape, ElementType, Variant};
+
+/// The registry id.
+pub const ID: AlgorithmId = AlgorithmId("igemm_tiled");
+
+/// Workgroup memory of `igemm_tiled.wgsl`: two 32 × 8 vec4 tiles.
+pub const WORKGROUP_BYTES: u32 = 2 * 32 * 8 * 16;
+
+/// The workgroup-tiled GEMM.
+pub struct IgemmTiled;
+
+/// The registry's instance.
+pub static TILED: IgemmTiled = IgemmTiled;
+
+/// Column tiles (32 filters each) per group.
+fn col_tiles(g: &Conv2dGeometry) -> u64 {
+    ((g.filters_per_group() / 4) as u64).div_ceil(8)
+}
+
+impl Program for IgemmTiled {
+    fn name(&self) -> &'static str {
+        ID.0
+    }
+
+    fn body(&self, _variant: &Variant) -> String {
+        include_str!("igemm_tiled.wgsl").to_string()
+    }
+
+    fn binding_shape(&self) -> BindingShape {
+        BindingShape::Conv
+    }
+
+    fn uniform_layout(&self) -> UniformLayout {
+        IgemmUniform::layout()
+    }
+}
+
+impl Algorithm for IgemmTiled {
+    fn family(&self) -> Family {
+        Family::WorkgroupTiles
+    }
+
+    /// Groups that fill at least half its 32 columns; narrower ones waste the tile.
+    fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, _element: ElementType) -> bool {
+        let f_g = g.filters_per_group();
+        caps.holds_workgroup(8, 8, WORKGROUP_BYTES)
+            && g.data_format == DataFormat::ChannelsLast
+            && f_g.is_multiple_of(4)
+            && f_g >= 16
+            && (g.cin_per_group().is_multiple_of(4) || g.groups == 1)
+    }
+
+    fn variant_for(&self, _g: &Conv2dGeometry) -> Variant {
+        Variant::NONE
+    }
+
+    fn weight_prep(&self, g: &Conv2dGeometry) -> WeightPrep {
+        channel_prep(g)
+    }
+
+    fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {
+        gemm_tiles(g, chunk, 32, col_tiles(g))
+    }
+
+    fn uniform(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk, epilogue: &Epilogue) -> Result<Vec<u8>> {
+        gemm_uniform(g, chunk, epilogue, col_tiles(g), self.workgroups(g, variant, chunk))
+    }
+
+    fn describe(&self, _variant: &Variant) -> String {
+        "implicit GEMM (workgroup tiles), tile 32 px x 32 f".to_string()
+    }
+
+    fn samples(&self) -> Vec<Sample> {
+        vec![
+            // Groups 1/2/3, padded RGB, partial K steps and column tiles.
+            Sample::new([1, 9, 10, 12], 48, 3).same(),
+            Sample::new([2, 8, 7, 16], 64, 3).groups(2).strides(2, 2).same(),
+            Sample::new([1, 7, 9, 36], 48, 3).groups(3).dilation(2),
+            Sample::new([1, 11, 10, 3], 16, 5).same(),
+            Sample::new([1, 5, 5, 40], 100, 1),
+        ]
+    }
+}

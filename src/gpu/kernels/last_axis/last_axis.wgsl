@@ -1,0 +1,85 @@
+// Activations that reduce over the last axis (softmax, log_softmax, sparsemax, glu): one invocation
+// per lane of `len` contiguous values. The last axis is contiguous in both data formats (channels
+// for channels_last, width for channels_first). Prepended with the shared WGSL
+// (see program/wgsl.rs).
+
+
+// Shape parameters of the last-axis pass. Kept in sync with `LastAxisUniform` in src/gpu/kernels/last_axis/mod.rs.
+struct LastAxisParams {
+    lanes: u32, len: u32, activation: u32, _pad: u32,
+}
+
+const WORKGROUP: u32 = 64u;
+const SOFTMAX: u32 = 100u;
+const LOG_SOFTMAX: u32 = 101u;
+const SPARSEMAX: u32 = 102u;
+const GLU: u32 = 103u;
+
+@group(0) @binding(0) var<uniform> q: LastAxisParams;
+@group(0) @binding(1) var<storage, read> src: array<Elem>;
+@group(0) @binding(2) var<storage, read_write> dst: array<Elem>;
+
+@compute @workgroup_size(WORKGROUP)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let lane = folded_index(wg, groups, lid, WORKGROUP);
+    if (lane >= q.lanes) {
+        return;
+    }
+    let base = lane * q.len;
+    if (q.activation == GLU) {
+        let half = q.len / 2u;
+        for (var i = 0u; i < half; i++) {
+            dst[lane * half + i] = src[base + i] * sigmoid_f(src[base + half + i]);
+        }
+        return;
+    }
+    if (q.activation == SPARSEMAX) {
+        // Keras 3.15: sort descending, cumsum, support_k = z_(k) - (cumsum_k - 1)/k > 0,
+        // tau = (sum of cumsum_k over the support - 1) / |support|. Ranks replace the sort.
+        var support_sum = 0.0;
+        var support_count = 0.0;
+        for (var j = 0u; j < q.len; j++) {
+            let zj = src[base + j];
+            var rank = 1.0;
+            var cumsum = 0.0;
+            for (var i = 0u; i < q.len; i++) {
+                let zi = src[base + i];
+                if (zi > zj || (zi == zj && i <= j)) {
+                    cumsum += zi;
+                    rank += select(0.0, 1.0, i != j);
+                }
+            }
+            if (zj - (cumsum - 1.0) / rank > 0.0) {
+                support_sum += cumsum;
+                support_count += 1.0;
+            }
+        }
+        let tau = (support_sum - 1.0) / support_count;
+        for (var j = 0u; j < q.len; j++) {
+            dst[base + j] = max(src[base + j] - tau, 0.0);
+        }
+        return;
+    }
+    var m = src[base];
+    for (var i = 1u; i < q.len; i++) {
+        m = max(m, src[base + i]);
+    }
+    var sum = 0.0;
+    for (var i = 0u; i < q.len; i++) {
+        sum += exp(src[base + i] - m);
+    }
+    if (q.activation == LOG_SOFTMAX) {
+        let lse = log(sum);
+        for (var i = 0u; i < q.len; i++) {
+            dst[base + i] = src[base + i] - m - lse;
+        }
+    } else {
+        for (var i = 0u; i < q.len; i++) {
+            dst[base + i] = exp(src[base + i] - m) / sum;
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The convolution algorithms and the passes around them, one folder each, behind two traits, and
+//! the registry the planner walks in priority order.
+//!
+//! A new algorithm is a folder with a type implementing [`Program`] and [`Algorithm`] and one line
+//! in [`registry`]: the planner, the naga test and the GPU-vs-oracle sweep find it there.
+
+use std::borrow::Cow;
+
+use crate::conv::{Chunk, Conv2dGeometry, ConvParams};
+use crate::error::Result;
+use crate::gpu::device::DeviceCaps;
+use crate::gpu::program::{wgsl, BindingShape, ElementType, ProgramKey, Variant};
+
+pub mod depthwise;
+pub mod direct;
+mod epilogue;
+pub mod grouped;
+pub mod igemm_subgroup;
+pub mod igemm_tiled;
+pub mod last_axis;
+pub mod pad_channels;
+pub mod params;
+
+pub use epilogue::{activation_id, Epilogue};
+
+/// Invocations per workgroup of the one-dimensional kernels (`WORKGROUP` in their WGSL).
+pub const WORKGROUP: u32 = 64;
+
+/// An algorithm's identity: its registry name. Each folder exports its algorithms' ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AlgorithmId(pub &'static str);
+
+impl std::fmt::Display for AlgorithmId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Which [`crate::KernelFamily`] admits an algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Every family (the depthwise and grouped kernels, and the direct kernel).
+    Any,
+    /// The subgroup-broadcast GEMMs shaped for software adapters.
+    SubgroupBroadcast,
+    /// The workgroup-memory tiled GEMM for hardware GPUs.
+    WorkgroupTiles,
+}
+
+/// The layout in which an algorithm reads the kernel. An algorithm whose kernel has padded input
+/// channels also reads a padded input: the executor runs the `pad_channels` pass first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeightPrep {
+    /// Keras's HWIO kernel as it is.
+    Hwio,
+    /// HWIO with the input-channel axis padded with zeros to a multiple of 4 (`groups = 1`).
+    HwioChannelsPadded4,
+}
+
+impl WeightPrep {
+    /// The kernel in this layout, from Keras's HWIO `kernel` of `[kh, kw, cin_g, f]`.
+    pub fn apply(self, kernel: &[f32], [kh, kw, cin, f]: [usize; 4]) -> Cow<'_, [f32]> {
+        match self {
+            Self::Hwio => Cow::Borrowed(kernel),
+            Self::HwioChannelsPadded4 => {
+                let c4 = cin.div_ceil(4) * 4;
+                let mut out = vec![0.0; kh * kw * c4 * f];
+                for tap in 0..kh * kw {
+                    for c in 0..cin {
+                        let (src, dst) = ((tap * cin + c) * f, (tap * c4 + c) * f);
+                        out[dst..dst + f].copy_from_slice(&kernel[src..src + f]);
+                    }
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// True when the input must be padded the same way (the `pad_channels` pass).
+    pub fn pads_input(self) -> bool {
+        self == Self::HwioChannelsPadded4
+    }
+
+    /// The input channels the conv kernel reads.
+    pub fn input_channels(self, g: &Conv2dGeometry) -> usize {
+        match self {
+            Self::Hwio => g.in_c,
+            Self::HwioChannelsPadded4 => g.in_c.div_ceil(4) * 4,
+        }
+    }
+
+    /// The buffer label of the kernel in this layout.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Hwio => "wgpu-conv2d kernel",
+            Self::HwioChannelsPadded4 => "wgpu-conv2d kernel (channels padded to 4)",
+        }
+    }
+}
+
+/// A uniform struct's size and field offsets, as the host lays it out, for the naga test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniformLayout {
+    /// The WGSL struct's name.
+    pub wgsl_struct: &'static str,
+    /// `size_of` the `#[repr(C)]` host struct.
+    pub size: usize,
+    /// Each field's name and byte offset, in order.
+    pub fields: Vec<(&'static str, usize)>,
+}
+
+/// The [`UniformLayout`] of a `#[repr(C)]` struct and its WGSL twin's name.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! uniform_layout {
+    ($ty:ty, $wgsl:literal, [$($field:ident),* $(,)?]) => {
+        $crate::gpu::kernels::UniformLayout {
+            wgsl_struct: $wgsl,
+            size: ::std::mem::size_of::<$ty>(),
+            fields: vec![$((stringify!($field), ::std::mem::offset_of!($ty, $field))),*],
+        }
+    };
+}
+
+/// A small problem an algorithm supports, for the GPU-vs-oracle sweep: together an algorithm's
+/// samples cover each of its variants and its edge cases (padding, folding, partial tiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// The layer's arguments.
+    pub params: ConvParams,
+    /// The input shape in `params.data_format`.
+    pub input_shape: [usize; 4],
+}
+
+impl Sample {
+    /// A channels_last problem on `input_shape` with `filters` filters of `kernel` × `kernel`,
+    /// stride 1, no dilation, `valid` padding, one group.
+    pub fn new(input_shape: [usize; 4], filters: u32, kernel: u32) -> Self {
+        Self {
+            params: ConvParams {
+                filters,
+                kernel_size: [kernel, kernel],
+                strides: [1, 1],
+                dilation_rate: [1, 1],
+                padding: crate::conv::Padding::Valid,
+                groups: 1,
+                data_format: crate::conv::DataFormat::ChannelsLast,
+            },
+            input_shape,
+        }
+    }
+
+    /// With these strides.
+    pub fn strides(mut self, rows: u32, cols: u32) -> Self {
+        self.params.strides = [rows, cols];
+        self
+    }
+
+    /// With this dilation.
+    pub fn dilation(mut self, d: u32) -> Self {
+        self.params.dilation_rate = [d, d];
+        self
+    }
+
+    /// With this kernel size (rows, columns).
+    pub fn kernel(mut self, rows: u32, cols: u32) -> Self {
+        self.params.kernel_size = [rows, cols];
+        self
+    }
+
+    /// With `groups` groups.
+    pub fn groups(mut self, groups: u32) -> Self {
+        self.params.groups = groups;
+        self
+    }
+
+    /// With `same` padding.
+    pub fn same(mut self) -> Self {
+        self.params.padding = crate::conv::Padding::Same;
+        self
+    }
+
+    /// In channels_first (the input shape is then `(N, C, H, W)`).
+    pub fn channels_first(mut self) -> Self {
+        self.params.data_format = crate::conv::DataFormat::ChannelsFirst;
+        self
+    }
+}
+
+/// What every GPU program (algorithm or pass) says about itself.
+pub trait Program: Send + Sync {
+    /// The program's name: its folder, or the algorithm's name within it.
+    fn name(&self) -> &'static str;
+
+    /// The names of the numbers a variant carries (empty for a program with one variant).
+    fn variant_params(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Every variant the planner can ask for.
+    fn variants(&self) -> Vec<Variant> {
+        vec![Variant::NONE]
+    }
+
+    /// The program's own WGSL for `variant` (storage declared in the `Elem` aliases).
+    fn body(&self, variant: &Variant) -> String;
+
+    /// Override constants of `variant`.
+    fn constants(&self, _variant: &Variant) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
+    /// The buffers it binds.
+    fn binding_shape(&self) -> BindingShape;
+
+    /// Its uniform's host layout.
+    fn uniform_layout(&self) -> UniformLayout;
+
+    /// The element types it has WGSL for.
+    fn elements(&self) -> &'static [ElementType] {
+        ElementType::ALL
+    }
+}
+
+impl dyn Program + '_ {
+    /// The full WGSL module of `variant` for `element`.
+    pub fn source(&self, variant: &Variant, element: ElementType) -> String {
+        wgsl::assemble(element, &self.body(variant))
+    }
+
+    /// The pipeline key of `variant` for `element`.
+    pub fn key(&self, variant: Variant, element: ElementType) -> ProgramKey {
+        ProgramKey {
+            program: self.name(),
+            variant,
+            element,
+        }
+    }
+}
+
+/// A convolution algorithm: what it supports, which variant it runs, and what one chunk needs.
+pub trait Algorithm: Program {
+    /// Its registry id.
+    fn id(&self) -> AlgorithmId {
+        AlgorithmId(self.name())
+    }
+
+    /// The family that admits it.
+    fn family(&self) -> Family {
+        Family::Any
+    }
+
+    /// True when it can run `g` on a device with `caps` in `element` (declining is not an error).
+    fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, element: ElementType) -> bool;
+
+    /// The variant it runs for `g` (one of [`Program::variants`]).
+    fn variant_for(&self, g: &Conv2dGeometry) -> Variant;
+
+    /// The layout it reads the kernel in.
+    fn weight_prep(&self, _g: &Conv2dGeometry) -> WeightPrep {
+        WeightPrep::Hwio
+    }
+
+    /// Workgroups one dispatch of `chunk` needs, or `None` on overflow.
+    fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64>;
+
+    /// The uniform's bytes for `chunk`.
+    ///
+    /// # Errors
+    /// [`crate::Error::SizeOverflow`] when a number does not fit the uniform.
+    fn uniform(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk, epilogue: &Epilogue) -> Result<Vec<u8>>;
+
+    /// One line for logs and tools: the algorithm and its tile.
+    fn describe(&self, variant: &Variant) -> String;
+
+    /// Problems that exercise it, for the sweep.
+    fn samples(&self) -> Vec<Sample>;
+}
+
+/// The algorithms in priority order: the planner runs the first that the context's filter admits
+/// and that supports the geometry. The direct kernel, last, supports everything.
+pub fn registry() -> &'static [&'static dyn Algorithm] {
+    static REGISTRY: [&dyn Algorithm; 7] = [
+        &depthwise::TILED,
+        &depthwise::LOOP,
+        &grouped::TILED,
+        &igemm_subgroup::NARROW,
+        &igemm_tiled::TILED,
+        &igemm_subgroup::WIDE,
+        &direct::DIRECT,
+    ];
+    &REGISTRY
+}
+
+/// The passes the executor runs around an algorithm.
+pub fn passes() -> &'static [&'static dyn Program] {
+    static PASSES: [&dyn Program; 2] = [&pad_channels::PAD_CHANNELS, &last_axis::LAST_AXIS];
+    &PASSES
+}
+
+/// Every program: the registry's algorithms, then the passes.
+pub fn programs() -> Vec<&'static dyn Program> {
+    registry()
+        .iter()
+        .map(|a| *a as &dyn Program)
+        .chain(passes().iter().copied())
+        .collect()
+}
+
+/// The program called `name`.
+pub fn program(name: &str) -> Option<&'static dyn Program> {
+    registry()
+        .iter()
+        .map(|a| *a as &dyn Program)
+        .chain(passes().iter().copied())
+        .find(|p| p.name() == name)
+}
+
+/// The registry's algorithm with `id`.
+pub fn algorithm(id: AlgorithmId) -> Option<&'static dyn Algorithm> {
+    registry().iter().copied().find(|a| a.id() == id)
+}

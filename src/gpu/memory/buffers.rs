@@ -1,0 +1,187 @@
+//! Buffers: uploads and readbacks inside error scopes, with bounded waits.
+
+use std::sync::mpsc;
+
+use crate::error::{Error, GpuSource, Result};
+use crate::gpu::device::{Fault, GpuContext};
+use crate::gpu::memory::pool::{self, PooledBuffer};
+use crate::gpu::program::ElementType;
+
+/// The test hook for an out-of-memory on buffer creation.
+fn injected_oom(ctx: &GpuContext, label: &str) -> Result<()> {
+    if ctx.faults.take(Fault::OutOfMemory) {
+        return Err(Error::OutOfMemory {
+            operation: format!("creating {label}"),
+            source: GpuSource::message("injected fault"),
+        });
+    }
+    Ok(())
+}
+
+/// A buffer holding `bytes`, written through the queue (wgpu's `create_buffer_init` unwraps a
+/// mapping and panics on a lost device).
+fn init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+    injected_oom(ctx, label)?;
+    ctx.scoped("creating a buffer", || {
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (bytes.len() as u64).max(4).next_multiple_of(4),
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&buffer, 0, bytes);
+        buffer
+    })
+}
+
+/// A storage buffer holding `data` stored as `element`, owned by the caller (weights).
+pub(crate) fn upload(ctx: &GpuContext, label: &str, element: ElementType, data: &[f32]) -> Result<wgpu::Buffer> {
+    init(ctx, label, &element.encode(data), wgpu::BufferUsages::STORAGE)
+}
+
+/// A uniform buffer holding `bytes` (made once per cached bind group).
+pub(crate) fn uniform_bytes(ctx: &GpuContext, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+    init(ctx, label, bytes, wgpu::BufferUsages::UNIFORM)
+}
+
+/// A buffer of `bytes` bytes (rounded up to 4) and `usage` from the context's pool, created when
+/// the pool has none.
+pub(crate) fn acquire(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Result<PooledBuffer> {
+    injected_oom(ctx, label)?;
+    let size = bytes.max(4).next_multiple_of(4);
+    if let Some((id, buffer)) = ctx.pool.take(size, usage) {
+        return Ok(PooledBuffer::new(id, buffer, ctx.pool.clone()));
+    }
+    let buffer = ctx.scoped("creating a buffer", || {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        })
+    })?;
+    ctx.pool.count_created();
+    Ok(PooledBuffer::new(pool::next_id(), buffer, ctx.pool.clone()))
+}
+
+const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+fn tensor_bytes(element: ElementType, len: usize) -> Result<u64> {
+    element.bytes_of(len).ok_or(Error::SizeOverflow("buffer size"))
+}
+
+/// A pooled storage buffer holding `data` stored as `element` (an input).
+pub(crate) fn upload_pooled(ctx: &GpuContext, label: &str, element: ElementType, data: &[f32]) -> Result<PooledBuffer> {
+    let buffer = acquire(ctx, label, tensor_bytes(element, data.len())?, TENSOR_USAGE)?;
+    let bytes = element.encode(data);
+    ctx.scoped("writing a buffer", || {
+        ctx.queue.write_buffer(buffer.buffer(), 0, &bytes)
+    })?;
+    Ok(buffer)
+}
+
+/// A pooled output buffer of `len` elements, NaN-filled when the context asks for it.
+pub(crate) fn output(ctx: &GpuContext, label: &str, element: ElementType, len: usize) -> Result<PooledBuffer> {
+    let buffer = acquire(ctx, label, tensor_bytes(element, len)?, TENSOR_USAGE)?;
+    if ctx.nan_fill_outputs.load(std::sync::atomic::Ordering::Relaxed) {
+        let nan = vec![f32::NAN; len.max(1)];
+        let bytes = element.encode(&nan);
+        ctx.scoped("writing a buffer", || {
+            ctx.queue.write_buffer(buffer.buffer(), 0, &bytes)
+        })?;
+    }
+    Ok(buffer)
+}
+
+/// Submits `encoder` (with no readback) and returns at once; the queue orders later work after it.
+pub(crate) fn submit(ctx: &GpuContext, encoder: wgpu::CommandEncoder) -> Result<()> {
+    ctx.scoped("submitting work", || {
+        ctx.queue.submit([encoder.finish()]);
+    })
+}
+
+/// Submits `encoder` after copying `len` elements of `source` into a staging buffer, waits
+/// (bounded by the context's timeout) and returns them as f32.
+pub(crate) fn submit_and_read(
+    ctx: &GpuContext,
+    mut encoder: wgpu::CommandEncoder,
+    source: &wgpu::Buffer,
+    element: ElementType,
+    len: usize,
+) -> Result<Vec<f32>> {
+    let size = tensor_bytes(element, len)?;
+    let staging = acquire(
+        ctx,
+        "wgpu-conv2d readback",
+        size,
+        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+    )?;
+    // A staging buffer left mapped or mid-map by a failure must not go back to the pool.
+    let mut staging = StagingGuard(Some(staging));
+    let staging_buf = staging.buffer().clone();
+    let (sender, receiver) = mpsc::channel();
+    let submission = ctx.scoped("submitting work and its readback", || {
+        encoder.copy_buffer_to_buffer(source, 0, &staging_buf, 0, size);
+        let index = ctx.queue.submit([encoder.finish()]);
+        staging_buf.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = sender.send(r);
+        });
+        index
+    })?;
+    ctx.wait(Some(submission), "running the work and its readback")?;
+    match receiver.recv_timeout(ctx.timeout) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(if ctx.is_lost() {
+                ctx.liveness.lost_error(Some(GpuSource::new(e)))
+            } else {
+                Error::Validation {
+                    operation: "mapping the readback buffer".into(),
+                    source: GpuSource::new(e),
+                }
+            })
+        }
+        Err(_) => {
+            return Err(Error::Timeout {
+                operation: "mapping the readback buffer".into(),
+                waited: ctx.timeout,
+            })
+        }
+    }
+    let values = {
+        let view = staging_buf
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| Error::Validation {
+                operation: "reading the readback buffer".into(),
+                source: GpuSource::new(e),
+            })?;
+        element.decode(&view)
+    };
+    staging_buf.unmap();
+    staging.release();
+    Ok(values)
+}
+
+/// Holds a pooled staging buffer: destroyed on drop unless `release` hands it back to the pool.
+struct StagingGuard(Option<PooledBuffer>);
+
+impl StagingGuard {
+    fn buffer(&self) -> &wgpu::Buffer {
+        self.0.as_ref().expect("present until released").buffer()
+    }
+
+    fn release(&mut self) {
+        self.0.take(); // dropping the PooledBuffer returns it to the pool
+    }
+}
+
+impl Drop for StagingGuard {
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            b.discard();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Choosing the algorithm: the registry walked in priority order, filtered by the context's
+//! kernel family or explicit list, each algorithm asked whether it supports the geometry.
+
+use crate::conv::Conv2dGeometry;
+use crate::gpu::device::{AlgorithmFilter, DeviceCaps, KernelFamily};
+use crate::gpu::kernels::{direct, registry, Algorithm, Family};
+use crate::gpu::program::ElementType;
+
+/// True when `filter` lets the planner consider `algorithm` on a device with `caps`. Under `Auto`
+/// the subgroup-broadcast GEMMs are for software adapters and the workgroup-tiled GEMM for
+/// hardware GPUs: software adapters reward few loads per FLOP and punish workgroup memory (every
+/// access a per-lane loop, barriers switching coroutines); hardware GPUs want workgroup tiles.
+pub fn admits(filter: &AlgorithmFilter, algorithm: &dyn Algorithm, caps: &DeviceCaps) -> bool {
+    if let Some(only) = &filter.only {
+        return only.contains(&algorithm.id());
+    }
+    match (filter.family, algorithm.family()) {
+        (_, Family::Any) => true,
+        (KernelFamily::Auto, Family::SubgroupBroadcast) => caps.software,
+        (KernelFamily::Auto, Family::WorkgroupTiles) => !caps.software,
+        (KernelFamily::SubgroupBroadcast, family) => family == Family::SubgroupBroadcast,
+        (KernelFamily::WorkgroupTiles, family) => family == Family::WorkgroupTiles,
+        (KernelFamily::Direct, _) => false,
+    }
+}
+
+/// The first admitted algorithm that supports `g`; the direct kernel when none does.
+pub fn choose(
+    g: &Conv2dGeometry,
+    caps: &DeviceCaps,
+    filter: &AlgorithmFilter,
+    element: ElementType,
+) -> &'static dyn Algorithm {
+    registry()
+        .iter()
+        .copied()
+        .find(|a| admits(filter, *a, caps) && a.supports(g, caps, element))
+        .unwrap_or(&direct::DIRECT)
+}

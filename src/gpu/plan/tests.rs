@@ -1,0 +1,190 @@
+//! The planner's unit tests: coverage and limits of the split, folding, refusals, and the
+//! registry's choices on software and hardware capabilities.
+
+use super::*;
+use crate::conv::{ConvParams, Padding};
+use crate::gpu::device::KernelFamily;
+use crate::gpu::kernels::{depthwise, direct, grouped, igemm_subgroup, igemm_tiled};
+use crate::keras::activation::Activation;
+
+fn geometry(shape: [usize; 4], k: u32, s: u32, d: u32, filters: u32, groups: u32, padding: Padding) -> Conv2dGeometry {
+    let params = ConvParams {
+        filters,
+        kernel_size: [k, k],
+        strides: [s, s],
+        dilation_rate: [d, d],
+        padding,
+        groups,
+        data_format: DataFormat::ChannelsLast,
+    };
+    Conv2dGeometry::new(&params, shape).unwrap()
+}
+
+fn linear() -> Epilogue {
+    Epilogue::new(Activation::Linear, true)
+}
+
+/// Every output element is covered exactly once, and every chunk fits the limits.
+fn check(g: &Conv2dGeometry, caps: &DeviceCaps) -> Plan {
+    let plan = plan(g, caps, &AlgorithmFilter::default(), ElementType::F32, linear()).unwrap();
+    let mut covered = vec![0u8; g.batch * g.out_h];
+    for cp in &plan.chunks {
+        let c = cp.chunk;
+        for n in c.batch_start..c.batch_start + c.batch_len {
+            for r in c.out_row_start..c.out_row_start + c.out_rows {
+                covered[n * g.out_h + r] += 1;
+            }
+        }
+        let in_bytes = (c.batch_len * c.in_rows * g.in_w * g.in_c * 4) as u64;
+        let out_bytes = (cp.conv.output_len * 4) as u64;
+        assert!(
+            in_bytes <= caps.max_tensor_bytes() && out_bytes <= caps.max_tensor_bytes(),
+            "{c:?}"
+        );
+        let d = cp.conv.dispatch;
+        assert!(d.x <= caps.max_workgroups_per_dim && d.y <= caps.max_workgroups_per_dim);
+        // The band holds every input row its outputs read.
+        let (start, len) = crate::conv::chunk::input_rows(g, c.out_row_start, c.out_rows);
+        assert_eq!((c.in_row_start, c.in_rows), (start, len));
+    }
+    assert!(covered.iter().all(|&c| c == 1), "coverage {covered:?}");
+    plan
+}
+
+#[test]
+fn splits_cover_every_output_once_within_limits() {
+    let tiny = DeviceCaps::with_limits(64 * 1024, 256 * 1024, 8);
+    let roomy = DeviceCaps::with_limits(128 << 20, 256 << 20, 65535);
+    for (shape, k, s, d, f, groups, padding) in [
+        ([3, 40, 37, 6], 3, 1, 1, 8, 2, Padding::Same),
+        ([1, 90, 61, 4], 5, 2, 1, 6, 1, Padding::Same),
+        ([2, 70, 50, 3], 3, 1, 3, 3, 3, Padding::Valid),
+        ([64, 30, 30, 2], 3, 1, 1, 4, 1, Padding::Valid),
+    ] {
+        let g = geometry(shape, k, s, d, f, groups, padding);
+        assert!(check(&g, &tiny).chunks.len() > 1);
+        assert_eq!(check(&g, &roomy).chunks.len(), 1);
+    }
+    let big = geometry([1, 2048, 2048, 1], 3, 1, 1, 16, 1, Padding::Same);
+    assert!(check(&big, &roomy).chunks.len() >= 2);
+}
+
+#[test]
+fn folds_and_refusals() {
+    assert_eq!(fold_dispatch(70_000, 65535), Some(Dispatch { x: 65535, y: 2 }));
+    assert_eq!(fold_dispatch(65, 8), None);
+    assert_eq!(fold_dispatch(0, 8), Some(Dispatch { x: 0, y: 0 }));
+    let g = geometry([1, 8, 8, 512], 3, 1, 1, 512, 1, Padding::Same);
+    let tiny = DeviceCaps::with_limits(64 * 1024, 64 * 1024, 8);
+    let err = plan(&g, &tiny, &AlgorithmFilter::default(), ElementType::F32, linear()).unwrap_err();
+    assert!(
+        err.to_string().contains("kernel") && err.to_string().contains("65536"),
+        "{err}"
+    );
+}
+
+/// The registry's choices reproduce the rules it replaced, on a software adapter with 8-lane
+/// subgroups and on a hardware GPU, under each family.
+#[test]
+fn registry_order_chooses_as_the_rules_did() {
+    let software = DeviceCaps {
+        subgroup8: true,
+        software: true,
+        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
+    };
+    let hardware = DeviceCaps {
+        software: false,
+        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
+    };
+    let family = |family| AlgorithmFilter { family, only: None };
+    let s = Padding::Same;
+    let cases = [
+        // (shape, k, stride, dilation, filters, groups) -> software, hardware
+        (
+            ([1, 16, 16, 32], 3, 1, 1, 32, 32),
+            depthwise::TILED_ID,
+            depthwise::TILED_ID,
+        ),
+        (([1, 40, 40, 8], 11, 1, 1, 8, 8), depthwise::LOOP_ID, depthwise::LOOP_ID),
+        (([1, 16, 16, 3], 3, 1, 1, 3, 3), direct::ID, direct::ID),
+        (([1, 16, 16, 128], 3, 1, 1, 128, 32), grouped::ID, grouped::ID),
+        (
+            ([1, 16, 16, 64], 3, 1, 1, 64, 1),
+            igemm_subgroup::WIDE_ID,
+            igemm_tiled::ID,
+        ),
+        (
+            ([1, 16, 16, 3], 7, 2, 1, 64, 1),
+            igemm_subgroup::WIDE_ID,
+            igemm_tiled::ID,
+        ),
+        (
+            ([1, 32, 32, 3], 3, 1, 1, 16, 1),
+            igemm_subgroup::NARROW_ID,
+            igemm_tiled::ID,
+        ),
+        (([1, 32, 32, 8], 3, 1, 1, 8, 1), igemm_subgroup::NARROW_ID, direct::ID),
+        (([1, 16, 16, 64], 3, 1, 1, 64, 8), igemm_subgroup::NARROW_ID, direct::ID),
+        (([1, 16, 16, 6], 3, 1, 1, 64, 2), direct::ID, direct::ID),
+        (([1, 16, 16, 64], 1, 1, 1, 6, 1), direct::ID, direct::ID),
+    ];
+    for ((shape, k, st, d, f, groups), on_software, on_hardware) in cases {
+        let g = geometry(shape, k, st, d, f, groups, s);
+        let chosen = |caps: &DeviceCaps, f: KernelFamily| select::choose(&g, caps, &family(f), ElementType::F32).id();
+        assert_eq!(chosen(&software, KernelFamily::Auto), on_software, "{g:?}");
+        assert_eq!(chosen(&hardware, KernelFamily::Auto), on_hardware, "{g:?}");
+        // Direct: only the kernels of no family.
+        let plain = chosen(&software, KernelFamily::Direct);
+        assert!(
+            matches!(
+                plain.0,
+                "direct" | "depthwise_tiled" | "depthwise_loop" | "grouped_tiled"
+            ),
+            "{plain}"
+        );
+    }
+    // An explicit list is taken as given, and the direct kernel takes what it declines.
+    let only = AlgorithmFilter {
+        family: KernelFamily::Auto,
+        only: Some(vec![igemm_tiled::ID]),
+    };
+    let g = geometry([1, 16, 16, 64], 3, 1, 1, 64, 1, s);
+    assert_eq!(
+        select::choose(&g, &software, &only, ElementType::F32).id(),
+        igemm_tiled::ID
+    );
+    let rgb_depthwise = geometry([1, 16, 16, 3], 3, 1, 1, 3, 3, s);
+    assert_eq!(
+        select::choose(&rgb_depthwise, &software, &only, ElementType::F32).id(),
+        direct::ID
+    );
+}
+
+#[test]
+fn passes_are_planned_with_their_dispatch() {
+    let caps = DeviceCaps {
+        subgroup8: true,
+        software: true,
+        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
+    };
+    let g = geometry([2, 9, 9, 3], 3, 1, 1, 8, 1, Padding::Same);
+    let p = plan(
+        &g,
+        &caps,
+        &AlgorithmFilter::default(),
+        ElementType::F32,
+        Epilogue::new(Activation::Glu, false),
+    )
+    .unwrap();
+    assert_eq!(p.output_shape, [2, 9, 9, 4]);
+    assert!(p.weight_prep.pads_input(), "{}", p.describe());
+    let c = &p.chunks[0];
+    assert_eq!(c.pad.as_ref().unwrap().output_len, 2 * 81 * 4);
+    assert_eq!(c.conv.output_len, 2 * 81 * 8);
+    assert_eq!(c.last_axis.as_ref().unwrap().output_len, 2 * 81 * 4);
+    assert!(
+        p.describe().starts_with("channels padded to 4 + narrow implicit GEMM"),
+        "{}",
+        p.describe()
+    );
+}

@@ -1,0 +1,80 @@
+//! Compiled pipelines, one per [`ProgramKey`], compiled on first use inside an error scope. The
+//! cache is handed the device and the layouts; it knows nothing else of the context.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::gpu::device::scope::{scoped, Liveness};
+use crate::gpu::program::layouts::Layout;
+use crate::gpu::program::ProgramKey;
+
+/// The source and override constants of one program variant.
+pub(crate) struct CompileInput {
+    pub source: String,
+    pub constants: Vec<(&'static str, f64)>,
+}
+
+#[derive(Default)]
+pub(crate) struct PipelineCache {
+    pipelines: Mutex<HashMap<ProgramKey, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    /// The pipeline of `key`, compiled from `input()` with `layout` when missing.
+    ///
+    /// # Errors
+    /// [`Error::ShaderCompile`] naming the program; [`Error::PoisonedLock`]; the scope's errors.
+    pub(crate) fn get(
+        &self,
+        device: &wgpu::Device,
+        liveness: &Liveness,
+        layout: &Layout,
+        key: ProgramKey,
+        input: impl FnOnce() -> CompileInput,
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let poisoned = || Error::PoisonedLock("the pipeline cache");
+        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(p.clone());
+        }
+        let CompileInput { source, constants } = input();
+        let label = key.to_string();
+        let pipeline = scoped(device, liveness, "compiling a pipeline", || {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&layout.pipeline),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: true,
+                },
+                cache: None,
+            })
+        })
+        .map_err(|e| match e {
+            Error::Validation { source, .. } => Error::ShaderCompile {
+                program: label.clone(),
+                source,
+            },
+            other => other,
+        })?;
+        // Two threads may have compiled the same variant: everyone keeps the first one.
+        Ok(self
+            .pipelines
+            .lock()
+            .map_err(|_| poisoned())?
+            .entry(key)
+            .or_insert_with(|| Arc::new(pipeline))
+            .clone())
+    }
+
+    /// Pipelines compiled so far.
+    pub(crate) fn len(&self) -> usize {
+        self.pipelines.lock().map_or(0, |p| p.len())
+    }
+}

@@ -1,0 +1,66 @@
+//! The element type of the tensors a program reads and writes: byte sizes, host encoding and
+//! decoding, and the WGSL aliases (`Elem`, `Elem4`) every program's storage bindings are declared in.
+
+use std::borrow::Cow;
+
+/// How tensor elements are stored on the GPU. Accumulation is f32 whatever the storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ElementType {
+    /// IEEE binary32.
+    #[default]
+    F32,
+}
+
+impl ElementType {
+    /// Every element type, for tests and tools that iterate them.
+    pub const ALL: &'static [ElementType] = &[ElementType::F32];
+
+    /// Bytes per element.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Self::F32 => 4,
+        }
+    }
+
+    /// Bytes of `len` elements, or `None` on overflow.
+    pub fn bytes_of(self, len: usize) -> Option<u64> {
+        (len as u64).checked_mul(self.bytes())
+    }
+
+    /// The short name used in program labels and tools (`f32`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+        }
+    }
+
+    /// The WGSL that opens every program: the storage aliases for this element type.
+    pub fn wgsl_header(self) -> &'static str {
+        match self {
+            Self::F32 => "alias Elem = f32;\nalias Elem4 = vec4<f32>;\n",
+        }
+    }
+
+    /// Host f32 values as this type's bytes (borrowed when no conversion is needed).
+    pub fn encode(self, values: &[f32]) -> Cow<'_, [u8]> {
+        match self {
+            Self::F32 => Cow::Borrowed(bytemuck::cast_slice(values)),
+        }
+    }
+
+    /// This type's bytes as host f32 values.
+    pub fn decode(self, bytes: &[u8]) -> Vec<f32> {
+        match self {
+            Self::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        }
+    }
+}
+
+impl std::fmt::Display for ElementType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

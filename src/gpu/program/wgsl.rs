@@ -1,0 +1,18 @@
+//! Assembles a program's WGSL module: the element-type header, then the WGSL shared by several
+//! programs (`shaders/`: the folded dispatch index, the activation math, the shared uniform
+//! structs), then the program's own body.
+
+use crate::gpu::program::ElementType;
+
+const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
+const CONV_PARAMS: &str = include_str!("../../../shaders/conv_params.wgsl");
+const IGEMM_PARAMS: &str = include_str!("../../../shaders/igemm_params.wgsl");
+
+/// The full module of a program whose own WGSL is `body`, for `element`.
+pub fn assemble(element: ElementType, body: &str) -> String {
+    format!(
+        "{}\n{COMMON}\n{CONV_PARAMS}\n{IGEMM_PARAMS}\n{ACTIVATION}\n{body}",
+        element.wgsl_header()
+    )
+}
