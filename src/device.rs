@@ -25,7 +25,7 @@ impl Device {
     /// A GPU, chosen by [`GpuContext::new`] with default options (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`).
     ///
     /// # Errors
-    /// [`crate::Error::NoAdapter`] where there is no adapter; [`crate::Error::Gpu`] when the device request fails.
+    /// [`crate::Error::NoAdapter`] where there is no adapter; [`crate::Error::RequestDevice`] when the device request fails.
     pub fn gpu() -> Result<Self> {
         GpuContext::new(&GpuOptions::default()).map(Self::Gpu)
     }

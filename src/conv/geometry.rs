@@ -227,7 +227,7 @@ pub(crate) fn checked_product(dims: &[usize], what: &'static str) -> Result<usiz
 /// # Errors
 /// [`Error::InputRank`].
 pub fn four_d(layer: &str, input_shape: &[usize], params: &ConvParams) -> Result<[usize; 4]> {
-    use crate::format::py_shape;
+    use crate::error::format::py_shape;
     match input_shape.len() {
         4 => Ok([input_shape[0], input_shape[1], input_shape[2], input_shape[3]]),
         n if n < 4 => Err(Error::InputRank(format!(

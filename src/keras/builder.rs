@@ -8,6 +8,13 @@ use crate::keras::constraint::Constraint;
 use crate::keras::initializer::Initializer;
 use crate::keras::regularizer::Regularizer;
 
+impl Conv2dConfig {
+    /// A builder with Keras's defaults: `Conv2dConfig::builder(32, 3).padding("same").build()`.
+    pub fn builder(filters: i64, kernel_size: impl Into<IntArg>) -> Conv2dBuilder {
+        Conv2dBuilder(RawArgs::new(filters, kernel_size.into()))
+    }
+}
+
 /// Builds a [`Conv2dConfig`] with Keras's argument names; `build` validates in Keras's order.
 #[derive(Debug, Clone)]
 pub struct Conv2dBuilder(pub(crate) RawArgs);
@@ -116,7 +123,7 @@ impl Conv2dBuilder {
     /// Validates the arguments in Keras's order.
     ///
     /// # Errors
-    /// The first [`Error`] Keras's constructor would raise, with Keras's message.
+    /// The first [`crate::Error`] Keras's constructor would raise, with Keras's message.
     pub fn build(self) -> Result<Conv2dConfig> {
         self.0.validate()
     }

@@ -5,7 +5,6 @@ use serde_json::{Number, Value};
 use crate::conv::{ConvParams, DataFormat, Padding};
 use crate::error::{Error, Result};
 use crate::keras::activation::Activation;
-pub use crate::keras::builder::{Conv2dBuilder, KerasArg};
 use crate::keras::constraint::Constraint;
 use crate::keras::initializer::Initializer;
 use crate::keras::regularizer::Regularizer;
@@ -297,11 +296,6 @@ fn check_dtype(dtype: &Value) -> Result<()> {
 }
 
 impl Conv2dConfig {
-    /// A builder with Keras's defaults: `Conv2dConfig::builder(32, 3).padding("same").build()`.
-    pub fn builder(filters: i64, kernel_size: impl Into<IntArg>) -> Conv2dBuilder {
-        Conv2dBuilder(RawArgs::new(filters, kernel_size.into()))
-    }
-
     /// Re-checks the invariants of the numeric fields, with Keras's messages.
     ///
     /// # Errors

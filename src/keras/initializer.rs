@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
+use crate::error::format::py_shape;
 use crate::error::{Error, Result};
-use crate::format::py_shape;
 use crate::keras::object::{self as ko, ClassSpec, Resolved};
 use crate::rng::Rng;
 
@@ -238,7 +238,7 @@ impl Initializer {
                 if scale.is_nan() || scale <= 0.0 {
                     return Err(Error::InvalidArgument(format!(
                         "Argument `scale` must be positive float. Received: scale={}",
-                        crate::format::py_float(scale)
+                        crate::error::format::py_float(scale)
                     )));
                 }
                 let mode = ko::string(class, c, "mode")?;

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
+use crate::error::format::{py_float, py_shape};
 use crate::error::{Error, Result};
-use crate::format::{py_float, py_shape};
 use crate::keras::object::{self as ko, ClassSpec, Resolved};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

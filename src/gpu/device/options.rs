@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::gpu::kernels::AlgorithmId;
+use crate::gpu::program::AlgorithmId;
 
 /// How to pick an adapter and how long to wait for the GPU.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct GpuOptions {
     /// The longest a single wait on the GPU may take before it is an error.
     pub timeout: Duration,
     /// Bytes of idle buffers the context keeps for reuse by later calls (the oldest are freed
-    /// first; [`GpuContext::release_cached_buffers`] frees them all).
+    /// first; [`crate::GpuContext::release_cached_buffers`] frees them all).
     pub pool_bytes: u64,
     /// Which kernels run dense convolutions; `Auto` picks by adapter.
     pub kernel_family: KernelFamily,

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use crate::conv::{Chunk, Conv2dGeometry, ConvParams};
 use crate::error::Result;
 use crate::gpu::device::DeviceCaps;
+pub use crate::gpu::program::AlgorithmId;
 use crate::gpu::program::{wgsl, BindingShape, ElementType, ProgramKey, Variant};
 
 pub mod depthwise;
@@ -25,16 +26,6 @@ pub use epilogue::{activation_id, Epilogue};
 
 /// Invocations per workgroup of the one-dimensional kernels (`WORKGROUP` in their WGSL).
 pub const WORKGROUP: u32 = 64;
-
-/// An algorithm's identity: its registry name. Each folder exports its algorithms' ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AlgorithmId(pub &'static str);
-
-impl std::fmt::Display for AlgorithmId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
 
 /// Which [`crate::KernelFamily`] admits an algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -89,6 +89,17 @@ impl Variant {
     }
 }
 
+/// An algorithm's identity: its registry name. Each folder under `gpu/kernels/` exports its
+/// algorithms' ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AlgorithmId(pub &'static str);
+
+impl std::fmt::Display for AlgorithmId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// Everything one compiled pipeline depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProgramKey {

@@ -9,6 +9,6 @@ pub mod wgsl;
 pub mod writer;
 
 pub use element::ElementType;
-pub use key::{ProgramKey, Variant};
+pub use key::{AlgorithmId, ProgramKey, Variant};
 pub use layouts::BindingShape;
 pub use writer::WgslWriter;

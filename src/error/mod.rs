@@ -1,6 +1,8 @@
 //! The crate's one error type: a variant per class of mistake, messages in Keras's words.
 
-use crate::format::{py_shape, py_tuple};
+pub(crate) mod format;
+
+use format::{py_shape, py_tuple};
 
 /// Everything that can go wrong, from a bad Keras argument to a lost GPU.
 ///
