@@ -271,7 +271,7 @@ pub trait Algorithm: Program {
 /// The algorithms in priority order: the planner runs the first that the context's filter admits
 /// and that supports the geometry. The direct kernel, last, supports everything.
 pub fn registry() -> &'static [&'static dyn Algorithm] {
-    static REGISTRY: [&dyn Algorithm; 7] = [
+    static REGISTRY: &[&dyn Algorithm] = &[
         &depthwise::TILED,
         &depthwise::LOOP,
         &grouped::TILED,
@@ -280,13 +280,13 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
         &igemm_subgroup::WIDE,
         &direct::DIRECT,
     ];
-    &REGISTRY
+    REGISTRY
 }
 
 /// The passes the executor runs around an algorithm.
 pub fn passes() -> &'static [&'static dyn Program] {
-    static PASSES: [&dyn Program; 2] = [&pad_channels::PAD_CHANNELS, &last_axis::LAST_AXIS];
-    &PASSES
+    static PASSES: &[&dyn Program] = &[&pad_channels::PAD_CHANNELS, &last_axis::LAST_AXIS];
+    PASSES
 }
 
 /// Every program: the registry's algorithms, then the passes.

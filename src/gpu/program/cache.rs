@@ -78,3 +78,42 @@ impl PipelineCache {
         self.pipelines.lock().map_or(0, |p| p.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::program::{BindingShape, ElementType, Variant};
+    use crate::gpu::{GpuContext, GpuOptions};
+
+    /// WGSL that does not compile is a typed error naming the program, with naga's message.
+    #[test]
+    fn a_broken_program_is_a_shader_compile_error() {
+        let ctx = match GpuContext::new(&GpuOptions::default()) {
+            Ok(ctx) => ctx,
+            Err(e) if std::env::var_os("CI").is_some() => panic!("GPU tests need an adapter in CI: {e}"),
+            Err(_) => return,
+        };
+        let layout = ctx.layouts.get(&ctx.device, &ctx.liveness, BindingShape::Pass).unwrap();
+        let key = ProgramKey {
+            program: "broken",
+            variant: Variant::of(&[3]),
+            element: ElementType::F32,
+        };
+        let err = ctx
+            .pipelines
+            .get(&ctx.device, &ctx.liveness, &layout, key, || CompileInput {
+                source: "@compute @workgroup_size(1) fn main() { let x: u32 = undefined_name; }".into(),
+                constants: Vec::new(),
+            })
+            .unwrap_err();
+        match &err {
+            Error::ShaderCompile { program, source } => {
+                assert_eq!(program, "broken_3 (f32)");
+                assert!(source.to_string().contains("undefined_name"), "{source}");
+            }
+            other => panic!("expected ShaderCompile, got {other:?}"),
+        }
+        assert_eq!(ctx.pipeline_count(), 0, "a failed compile is not cached");
+        assert_eq!(ctx.uncaptured_errors(), 0);
+    }
+}
