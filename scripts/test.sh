@@ -29,10 +29,10 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 command -v vulkaninfo >/dev/null && { vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverName" || true; }
 
 # Everything, on Vulkan (lavapipe) where it exists.
-WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" cargo test --release "$@"
+WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" cargo test --release --all-features "$@"
 
 # The GPU tests again on wgpu's GL backend (llvmpipe through EGL), when no test filter was given.
 if [ $# -eq 0 ] && ls /usr/lib/*/libEGL_mesa.so.0 >/dev/null 2>&1; then
   echo "GPU tests on the GL backend:"
-  WGPU_BACKEND=gl cargo test --release --test gpu_conv --test gpu_faults --test regressions
+  WGPU_BACKEND=gl cargo test --release --all-features --test gpu_conv --test gpu_faults --test regressions --test embedding
 fi

@@ -40,7 +40,7 @@ impl Device {
         match GpuContext::new(options).map(Self::Gpu) {
             Ok(d) => d,
             Err(e) => {
-                FALLBACK_WARNING.call_once(|| eprintln!("wgpu-conv2d: warning: {e}; using the CPU path"));
+                FALLBACK_WARNING.call_once(|| log::warn!("{e}; using the CPU path"));
                 Self::Cpu
             }
         }

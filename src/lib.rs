@@ -15,6 +15,8 @@ pub mod keras;
 mod layer;
 pub mod rng;
 mod tensor;
+#[cfg(feature = "ndarray")]
+mod tensor_ndarray;
 pub mod weights;
 
 // The Keras surface's modules under their earlier paths.

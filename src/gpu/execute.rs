@@ -135,7 +135,7 @@ pub(crate) fn run(
 pub(crate) fn run_resident(
     ctx: &Arc<GpuContext>,
     plan: &Plan,
-    input: &PooledBuffer,
+    input: Bound<'_>,
     weights: &GpuWeights,
 ) -> Result<PooledBuffer> {
     let _exclusive = ctx.exclusive();
@@ -143,7 +143,7 @@ pub(crate) fn run_resident(
     match plan.chunks.as_slice() {
         [] => buffers::output(ctx, "wgpu-conv2d empty", plan.element, 1),
         [chunk] => {
-            let encoded = encode_chunk(ctx, plan, chunk, pooled(input), weights)?;
+            let encoded = encode_chunk(ctx, plan, chunk, input, weights)?;
             buffers::submit(ctx, encoded.encoder)?;
             drop(encoded.scratch); // back to the pool only once the work that uses it is queued
             Ok(encoded.output)

@@ -8,6 +8,8 @@ pub mod memory;
 pub mod plan;
 pub mod program;
 
-pub use device::{AlgorithmFilter, DeviceCaps, Fault, GpuContext, GpuOptions, GpuStats, KernelFamily};
+pub use device::{
+    AlgorithmFilter, DeviceCaps, DeviceLostHandler, ErrorHandler, Fault, GpuContext, GpuOptions, GpuStats, KernelFamily,
+};
 pub use memory::tensor::GpuTensor;
 pub use program::ElementType;

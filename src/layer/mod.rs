@@ -9,6 +9,7 @@ use crate::device::Device;
 use crate::error::format::py_shape;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::Epilogue;
+use crate::gpu::memory::tensor::TensorBuffer;
 use crate::gpu::{execute, plan, GpuTensor};
 use crate::keras::activation::Activation;
 use crate::keras::config::Conv2dConfig;
@@ -201,7 +202,7 @@ impl Conv2d {
         // such calls run on the CPU reference path, which propagates them as Keras does.
         if !weights.finite || !input.data().iter().all(|v| v.is_finite()) {
             NON_FINITE_NOTICE.call_once(|| {
-                eprintln!("wgpu-conv2d: non-finite values in a layer's input or weights: running it on the CPU path")
+                log::warn!("non-finite values in a layer's input or weights: running it on the CPU path")
             });
             return self.forward_cpu(&geometry, input);
         }
@@ -223,10 +224,10 @@ impl Conv2d {
         let out_shape = self.activated_shape(&geometry)?;
         let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
         let weights = self.gpu_weights(ctx, plan.weight_prep)?;
-        let buffer = execute::run_resident(ctx, &plan, &input.buffer, &weights)?;
+        let buffer = execute::run_resident(ctx, &plan, input.buffer.bound(), &weights)?;
         Ok(GpuTensor {
             ctx: ctx.clone(),
-            buffer,
+            buffer: TensorBuffer::Pooled(buffer),
             shape: out_shape.to_vec(),
             element: plan.element,
         })

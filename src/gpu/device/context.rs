@@ -139,9 +139,13 @@ impl GpuContext {
             adapter: info.name.clone(),
             source: GpuSource::new(e),
         })?;
-        eprintln!(
-            "wgpu-conv2d: adapter {:?} ({:?}, {:?}, driver {:?} {:?})",
-            info.name, info.backend, info.device_type, info.driver, info.driver_info
+        log::info!(
+            "adapter {:?} ({:?}, {:?}, driver {:?} {:?})",
+            info.name,
+            info.backend,
+            info.device_type,
+            info.driver,
+            info.driver_info
         );
         Ok(Self::wrap(device, queue, info, options))
     }
@@ -157,24 +161,43 @@ impl GpuContext {
         }
     }
 
-    /// Wraps a device and queue the caller already has. Errors inside the crate's calls are caught
-    /// by error scopes. This installs the crate's own uncaptured-error handler (it counts and
-    /// logs what escapes a scope) and device-lost callback, replacing any the caller had set.
-    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Arc<Self> {
-        Self::wrap(device, queue, info, &GpuOptions::default())
+    /// Wraps a device and queue the caller already has. The crate's steps run in error scopes;
+    /// what escapes them reaches the context's uncaptured-error handler, which counts and logs it
+    /// and then calls `options.uncaptured_error_handler`; a device loss marks the context lost and
+    /// then calls `options.device_lost_callback`. wgpu keeps one of each per device, so give yours
+    /// here rather than setting them on the device afterwards (that would replace the context's).
+    /// From `options` the timeout, pool size, kernel family and algorithm list apply; the adapter
+    /// choice and limits are the device's own, and the planner works within `device.limits()`.
+    pub fn from_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: wgpu::AdapterInfo,
+        options: &GpuOptions,
+    ) -> Arc<Self> {
+        Self::wrap(device, queue, info, options)
     }
 
     fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo, options: &GpuOptions) -> Arc<Self> {
         let liveness = Liveness::new(&info.name);
         let flag = liveness.flag();
-        device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
+        let on_lost = options.device_lost_callback.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            flag.store(true, Ordering::SeqCst);
+            if let Some(callback) = &on_lost {
+                (callback.0)(reason, message);
+            }
+        });
         // wgpu's default handler panics; every crate step runs in an error scope, so anything that
         // still arrives here is counted and logged rather than allowed to abort the caller.
         let uncaptured = Arc::new(AtomicU64::new(0));
         let count = uncaptured.clone();
+        let on_error = options.uncaptured_error_handler.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             count.fetch_add(1, Ordering::SeqCst);
-            eprintln!("wgpu-conv2d: uncaptured GPU error: {e}");
+            log::error!("uncaptured GPU error (a step outside the crate's error scopes): {e}");
+            if let Some(handler) = &on_error {
+                (handler.0)(e);
+            }
         }));
         let dummy = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("wgpu-conv2d no-bias"),

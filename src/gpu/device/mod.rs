@@ -10,4 +10,4 @@ pub(crate) mod scope;
 pub use caps::DeviceCaps;
 pub use context::{GpuContext, GpuStats};
 pub use faults::Fault;
-pub use options::{AlgorithmFilter, GpuOptions, KernelFamily};
+pub use options::{AlgorithmFilter, DeviceLostHandler, ErrorHandler, GpuOptions, KernelFamily};

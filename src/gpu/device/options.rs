@@ -1,5 +1,6 @@
 //! How a context picks its adapter, how long it waits, how much it pools, and which kernels it may use.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::gpu::program::AlgorithmId;
@@ -25,6 +26,33 @@ pub struct GpuOptions {
     /// Only these algorithms (the registry's ids), in the registry's order, whatever the family;
     /// the direct kernel still runs what none of them supports. `None`: the family decides.
     pub algorithms: Option<Vec<AlgorithmId>>,
+    /// For [`crate::GpuContext::from_device`]: your uncaptured-error handler. wgpu keeps one per
+    /// device, and the context installs its own (it counts and logs what escapes its error
+    /// scopes), which then calls this one with every error.
+    pub uncaptured_error_handler: Option<ErrorHandler>,
+    /// For [`crate::GpuContext::from_device`]: your device-lost callback, called after the context
+    /// has marked itself lost (wgpu keeps one per device, too).
+    pub device_lost_callback: Option<DeviceLostHandler>,
+}
+
+/// A caller's uncaptured-error handler (see [`GpuOptions::uncaptured_error_handler`]).
+#[derive(Clone)]
+pub struct ErrorHandler(pub Arc<dyn Fn(wgpu::Error) + Send + Sync>);
+
+/// A caller's device-lost callback (see [`GpuOptions::device_lost_callback`]).
+#[derive(Clone)]
+pub struct DeviceLostHandler(pub Arc<dyn Fn(wgpu::DeviceLostReason, String) + Send + Sync>);
+
+impl std::fmt::Debug for ErrorHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorHandler(..)")
+    }
+}
+
+impl std::fmt::Debug for DeviceLostHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceLostHandler(..)")
+    }
 }
 
 /// The kernel family for dense convolutions: a filter over the registry. The depthwise and
@@ -55,6 +83,8 @@ impl Default for GpuOptions {
             pool_bytes: 256 << 20,
             kernel_family: KernelFamily::Auto,
             algorithms: None,
+            uncaptured_error_handler: None,
+            device_lost_callback: None,
         }
     }
 }

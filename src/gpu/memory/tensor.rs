@@ -1,24 +1,50 @@
-//! `GpuTensor`: a tensor resident on a device, so a chain of layers pays one upload and one readback.
+//! `GpuTensor`: a tensor resident on a device, so a chain of layers pays one upload and one
+//! readback; it can wrap a caller's `wgpu::Buffer` and lend its own, so a caller's passes feed and
+//! consume tensors with no copy through the host.
 
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuContext;
+use crate::gpu::memory::binds::Bound;
 use crate::gpu::memory::buffers;
-use crate::gpu::memory::pool::PooledBuffer;
+use crate::gpu::memory::pool::{self, PooledBuffer};
 use crate::gpu::program::ElementType;
 use crate::tensor::Tensor;
+
+/// The buffer behind a tensor: one of the context's pool (back there when dropped), or a caller's.
+#[derive(Debug)]
+pub(crate) enum TensorBuffer {
+    Pooled(PooledBuffer),
+    External { id: u64, buffer: wgpu::Buffer },
+}
+
+impl TensorBuffer {
+    pub(crate) fn bound(&self) -> Bound<'_> {
+        match self {
+            Self::Pooled(b) => Bound {
+                id: b.id(),
+                buffer: b.buffer(),
+            },
+            Self::External { id, buffer } => Bound { id: *id, buffer },
+        }
+    }
+}
 
 /// Data in a storage buffer of one [`GpuContext`], with its shape and element type.
 #[derive(Debug)]
 pub struct GpuTensor {
     pub(crate) ctx: Arc<GpuContext>,
-    pub(crate) buffer: PooledBuffer,
+    pub(crate) buffer: TensorBuffer,
     pub(crate) shape: Vec<usize>,
     pub(crate) element: ElementType,
 }
 
 impl GpuTensor {
+    /// The usages a buffer given to [`GpuTensor::from_buffer`] must have: bound as storage by the
+    /// kernels, copied from by [`GpuTensor::download`].
+    pub const REQUIRED_USAGES: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC);
+
     /// Uploads `tensor` to `ctx`.
     ///
     /// # Errors
@@ -40,10 +66,65 @@ impl GpuTensor {
         let buffer = buffers::upload_pooled(ctx, "wgpu-conv2d tensor", element, tensor.data())?;
         Ok(Self {
             ctx: ctx.clone(),
-            buffer,
+            buffer: TensorBuffer::Pooled(buffer),
             shape: tensor.shape().to_vec(),
             element,
         })
+    }
+
+    /// Wraps `buffer`, which holds f32 values of `shape` (row-major, in the layer's data format)
+    /// from byte 0, as a tensor of `ctx`: a layer's [`crate::Conv2d::forward_gpu`] then reads it in
+    /// place. The buffer must belong to `ctx`'s device (wgpu cannot check this), have at least
+    /// [`GpuTensor::REQUIRED_USAGES`] (`STORAGE | COPY_SRC`), hold `4 · len` bytes or more, and fit one
+    /// storage binding. Work you submitted to the same queue before the call is ordered before
+    /// it; the tensor keeps a handle to the buffer and never writes to it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the rule: missing usages, too small, over the binding
+    /// limit, or a shape whose size overflows.
+    pub fn from_buffer(ctx: &Arc<GpuContext>, buffer: wgpu::Buffer, shape: &[usize]) -> Result<Self> {
+        let element = ElementType::F32;
+        let len = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or(Error::SizeOverflow("tensor shape"))?;
+        let needed = element.bytes_of(len).ok_or(Error::SizeOverflow("tensor bytes"))?;
+        let usage = buffer.usage();
+        if !usage.contains(Self::REQUIRED_USAGES) {
+            return Err(Error::InvalidArgument(format!(
+                "GpuTensor::from_buffer: the buffer's usages are {usage:?}; a tensor's buffer needs at least \
+                 {:?}",
+                Self::REQUIRED_USAGES
+            )));
+        }
+        if buffer.size() < needed {
+            return Err(Error::InvalidArgument(format!(
+                "GpuTensor::from_buffer: the buffer holds {} bytes; shape {shape:?} of {element} needs {needed}",
+                buffer.size()
+            )));
+        }
+        let limit = ctx.caps.max_tensor_bytes();
+        if needed > limit {
+            return Err(Error::InvalidArgument(format!(
+                "GpuTensor::from_buffer: {needed} bytes exceed the device limit of {limit} bytes per binding"
+            )));
+        }
+        Ok(Self {
+            ctx: ctx.clone(),
+            buffer: TensorBuffer::External {
+                id: pool::next_id(),
+                buffer,
+            },
+            shape: shape.to_vec(),
+            element,
+        })
+    }
+
+    /// The buffer holding the data, to bind in your own passes. The tensor's values are its first
+    /// `4 · len` bytes (f32, row-major); the crate's own output buffers have `STORAGE | COPY_SRC |
+    /// COPY_DST` usage and may be larger. Do not write to it while a layer reads it.
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        self.buffer.bound().buffer
     }
 
     /// The shape.
@@ -83,7 +164,8 @@ impl GpuTensor {
         let encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("download"),
         });
-        let values = buffers::submit_and_read(&self.ctx, encoder, self.buffer.buffer(), self.element, self.len())?;
+        let values =
+            buffers::submit_and_read(&self.ctx, encoder, self.buffer.bound().buffer, self.element, self.len())?;
         Tensor::new(self.shape.clone(), values)
     }
 }
