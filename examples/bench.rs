@@ -102,34 +102,56 @@ fn time(runs: usize, mut call: impl FnMut() -> Result<()>) -> Result<(f64, f64)>
     Ok((samples[samples.len() / 2], samples[0]))
 }
 
+/// Which kernel family the GPU context may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FamilyArg {
+    /// By adapter.
+    Auto,
+    /// The subgroup-broadcast GEMMs.
+    Subgroup,
+    /// The workgroup-memory tiled GEMM.
+    Tiles,
+    /// The direct kernel for dense layers.
+    Direct,
+}
+
+/// Benchmarks the standard shapes as Keras layers (median and min of many warm runs).
+#[derive(Debug, clap::Parser)]
+#[command(name = "bench", about)]
+struct Cli {
+    /// The shapes file.
+    #[arg(long, default_value = "bench/shapes.json")]
+    shapes: String,
+    /// Where to write the results as JSON (the peers' format).
+    #[arg(long)]
+    out: Option<String>,
+    /// gpu or cpu.
+    #[arg(long, default_value = "gpu")]
+    device: String,
+    /// Only these shapes (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Timed runs at the least (after warm-up; at least 2 s of them).
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// The kernel family.
+    #[arg(long, value_enum, default_value_t = FamilyArg::Auto)]
+    family: FamilyArg,
+}
+
 fn main() -> Result<()> {
-    let mut shapes_path = "bench/shapes.json".to_string();
-    let mut out = None;
-    let mut device_name = "gpu".to_string();
-    let mut only: Option<Vec<String>> = None;
-    let mut runs = 10;
-    let mut family = KernelFamily::Auto;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut v = || it.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--shapes" => shapes_path = v()?,
-            "--out" => out = Some(v()?),
-            "--device" => device_name = v()?,
-            "--only" => only = Some(v()?.split(',').map(str::to_string).collect()),
-            "--runs" => runs = v()?.parse().context("--runs")?,
-            "--family" => {
-                family = match v()?.as_str() {
-                    "auto" => KernelFamily::Auto,
-                    "subgroup" => KernelFamily::SubgroupBroadcast,
-                    "tiles" => KernelFamily::WorkgroupTiles,
-                    "direct" => KernelFamily::Direct,
-                    other => bail!("--family must be auto, subgroup, tiles or direct; received {other:?}"),
-                }
-            }
-            other => bail!("unknown argument {other:?}"),
-        }
-    }
+    let cli = <Cli as clap::Parser>::parse();
+    env_logger::Builder::new()
+        .filter_level(log::LevelFilter::Info)
+        .parse_env("RUST_LOG")
+        .init();
+    let (shapes_path, out, device_name, only, runs) = (cli.shapes, cli.out, cli.device, cli.only, cli.runs);
+    let family = match cli.family {
+        FamilyArg::Auto => KernelFamily::Auto,
+        FamilyArg::Subgroup => KernelFamily::SubgroupBroadcast,
+        FamilyArg::Tiles => KernelFamily::WorkgroupTiles,
+        FamilyArg::Direct => KernelFamily::Direct,
+    };
     let device = match device_name.as_str() {
         "gpu" => Device::Gpu(GpuContext::new(&GpuOptions {
             kernel_family: family,

@@ -132,7 +132,7 @@ fn bad_input_ends_with_keras_message_and_nonzero_exit() {
                 dir.join("config.json").display().to_string(),
                 "--bogus".into(),
             ],
-            "unknown argument",
+            "unexpected argument '--bogus'",
         ),
     ];
     for (args, expected) in cases {

@@ -23,6 +23,16 @@ pub fn read(path: &Path) -> Result<Tensor> {
     Ok(Tensor::new([1, h, w, channels], data)?)
 }
 
+/// An image's (width, height) from its header, without decoding it.
+pub fn dimensions(path: &Path) -> Result<(u32, u32)> {
+    image::ImageReader::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .with_guessed_format()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .into_dimensions()
+        .with_context(|| format!("{} is not a readable PNG or JPEG", path.display()))
+}
+
 /// Per-channel scale to [0, 1] (`normalize`), else a clamp.
 fn to_unit(values: &[f32], channels: usize, normalize: bool) -> Vec<f32> {
     if !normalize {

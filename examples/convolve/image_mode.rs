@@ -1,15 +1,21 @@
-//! Image mode: a preset or any Keras layer on PNG/JPEG files, one or many.
+//! Image mode: a preset or any Keras layer on PNG/JPEG files, one or many. Images of one size and
+//! channel count run as one batch; each layer is built (and its weights uploaded) once per channel
+//! count for the whole run.
 
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use wgpu_conv2d::io::npy;
 use wgpu_conv2d::{Conv2d, DataFormat, Tensor};
 
-use crate::args::{Args, USAGE};
-use crate::{image_io, presets, tensor_mode};
+use crate::args::Args;
+use crate::{image_io, layers, outputs, presets};
+
+/// Input bytes one batch may hold (f32 pixels); larger groups run as several batches.
+const BATCH_BYTES: usize = 256 << 20;
 
 /// The layer to run, built once per channel count.
 enum Filter {
@@ -23,9 +29,10 @@ enum Filter {
 
 impl Filter {
     fn from_args(args: &Args) -> Result<Self> {
-        match (&args.preset, &args.config) {
-            (Some(_), Some(_)) => bail!("give either --preset or --config, not both"),
-            (Some(name), None) => {
+        let keras = args.config.is_some() || args.model.is_some();
+        match (&args.preset, keras) {
+            (Some(_), true) => bail!("give either --preset or a layer (--config, --model), not both"),
+            (Some(name), false) => {
                 presets::layer(name, 3, args.sigma, args.size)?; // reject an unknown name before any file is read
                 Ok(Self::Preset {
                     name: name.clone(),
@@ -33,18 +40,20 @@ impl Filter {
                     size: args.size,
                 })
             }
-            (None, Some(_)) => {
-                let layer = tensor_mode::load_layer(args)?;
+            (None, true) => {
+                let layer = layers::load(args)?;
                 if layer.config().data_format != DataFormat::ChannelsLast {
-                    bail!("image mode feeds channels_last images; the config has data_format=channels_first");
+                    bail!("image mode feeds channels_last images; the layer has data_format=channels_first");
                 }
                 Ok(Self::Keras(Box::new(layer)))
             }
-            (None, None) => bail!("image mode needs --preset NAME or --config/--kernel\n\n{USAGE}"),
+            (None, false) => {
+                bail!("image mode needs --preset NAME or --config/--kernel (or --model/--layer); see --help")
+            }
         }
     }
 
-    /// The layer for an image with `channels` channels, and whether it is the Sobel pair.
+    /// The layer for images with `channels` channels, and whether it is the Sobel pair.
     fn layer(&self, channels: usize, image: &Path) -> Result<(Conv2d, bool)> {
         match self {
             Self::Preset { name, sigma, size } => presets::layer(name, channels, *sigma, *size),
@@ -69,64 +78,135 @@ impl Filter {
 pub fn run(args: &Args) -> Result<()> {
     let filter = Filter::from_args(args)?;
     let jobs = jobs(args)?;
+    for (_, output) in &jobs {
+        if image_io::extension(output) != "npy" && !image_io::is_image(output) {
+            bail!("{}: the output must end in .png, .jpg, .jpeg or .npy", output.display());
+        }
+    }
+    let mut read: Vec<PathBuf> = layers::inputs(args);
+    read.extend(jobs.iter().map(|(input, _)| input.clone()));
+    outputs::check(&read, &jobs)?;
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let device = args.device()?;
-    let mut total = 0.0;
-    let mut plan = String::new();
-    let show_progress = jobs.len() > 1;
-    for (i, (input, output)) in jobs.iter().enumerate() {
-        if show_progress {
-            progress(i, jobs.len(), input);
-        }
-        let image = image_io::read(input)?;
-        let (layer, sobel) = filter.layer(image.shape()[3], input)?;
-        plan = layer.describe_plan(&device, image.shape())?;
-        let start = Instant::now();
-        let mut out = layer
-            .forward_on(&device, &image)
-            .with_context(|| input.display().to_string())?;
-        total += start.elapsed().as_secs_f64();
-        if sobel {
-            out = presets::sobel_magnitude(&out)?;
-        }
-        write(output, &out, args.normalize)?;
+    let bar = progress_bar(jobs.len(), args.quiet);
+    // Group by size (image headers only), then decode a group and batch it by channel count.
+    let mut by_size: BTreeMap<(u32, u32), Vec<usize>> = BTreeMap::new();
+    for (i, (input, _)) in jobs.iter().enumerate() {
+        by_size.entry(image_io::dimensions(input)?).or_default().push(i);
     }
-    if show_progress {
-        progress(jobs.len(), jobs.len(), Path::new(""));
-        eprintln!();
+    let mut layers: HashMap<usize, (Conv2d, bool)> = HashMap::new();
+    let (mut seconds, mut plan, mut done, mut batches) = (0.0, String::new(), 0, 0);
+    for indices in by_size.values() {
+        let mut by_channels: BTreeMap<usize, Vec<(usize, Tensor)>> = BTreeMap::new();
+        for &i in indices {
+            let image = image_io::read(&jobs[i].0)?;
+            by_channels.entry(image.shape()[3]).or_default().push((i, image));
+        }
+        for (channels, images) in by_channels {
+            if !layers.contains_key(&channels) {
+                let built = filter.layer(channels, &jobs[images[0].0].0)?;
+                layers.insert(channels, built);
+            }
+            let (layer, sobel) = &layers[&channels];
+            let per_batch = (BATCH_BYTES / (images[0].1.len() * 4).max(1)).max(1);
+            for batch in images.chunks(per_batch) {
+                let stacked = stack(batch.iter().map(|(_, t)| t))?;
+                plan = layer.describe_plan(&device, stacked.shape())?;
+                let start = Instant::now();
+                let names: Vec<String> = batch.iter().map(|(i, _)| jobs[*i].0.display().to_string()).collect();
+                let out = layer.forward_on(&device, &stacked).with_context(|| names.join(", "))?;
+                seconds += start.elapsed().as_secs_f64();
+                batches += 1;
+                for ((i, _), one) in batch.iter().zip(unstack(&out)?) {
+                    let one = if *sobel { presets::sobel_magnitude(&one)? } else { one };
+                    write(&jobs[*i].1, &one, args.normalize)?;
+                    done += 1;
+                    bar.set_message(
+                        jobs[*i]
+                            .0
+                            .file_name()
+                            .map(|n| n.to_string_lossy().to_string())
+                            .unwrap_or_default(),
+                    );
+                    bar.inc(1);
+                }
+            }
+        }
     }
-    eprintln!(
-        "{} image(s) on {}; kernel: {plan}; {:.1} ms per image (convolution, first-call compile included)",
-        jobs.len(),
-        device.describe(),
-        total * 1e3 / jobs.len().max(1) as f64
-    );
+    bar.finish_and_clear();
+    if !args.quiet {
+        eprintln!(
+            "{done}/{} image(s) in {batches} batch(es) on {}; kernel: {plan}; {:.1} ms per image (convolution, \
+             first-call compile included)",
+            jobs.len(),
+            device.describe(),
+            seconds * 1e3 / done.max(1) as f64
+        );
+    }
     Ok(())
 }
 
+fn progress_bar(len: usize, quiet: bool) -> ProgressBar {
+    if quiet || len < 2 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} images, {per_sec}, ETA {eta} {msg}")
+            .expect("a valid template")
+            .progress_chars("#>."),
+    );
+    bar
+}
+
+/// `(1, H, W, C)` images of one shape as one `(N, H, W, C)` batch.
+fn stack<'a>(images: impl Iterator<Item = &'a Tensor>) -> Result<Tensor> {
+    let mut data = Vec::new();
+    let mut shape = [0usize; 4];
+    for t in images {
+        let s = t.shape();
+        shape = [shape[0] + 1, s[1], s[2], s[3]];
+        data.extend_from_slice(t.data());
+    }
+    Ok(Tensor::new(shape, data)?)
+}
+
+/// A `(N, H, W, C)` batch as N `(1, H, W, C)` tensors.
+fn unstack(batch: &Tensor) -> Result<Vec<Tensor>> {
+    let s = batch.shape();
+    let per = s[1] * s[2] * s[3];
+    batch
+        .data()
+        .chunks(per.max(1))
+        .take(s[0])
+        .map(|d| Ok(Tensor::new([1, s[1], s[2], s[3]], d.to_vec())?))
+        .collect()
+}
+
 fn write(output: &Path, out: &Tensor, normalize: bool) -> Result<()> {
-    if image_io::extension(output) == "npy" {
-        npy::write(output, out)?;
-        return Ok(());
-    }
-    if !image_io::is_image(output) {
-        bail!("{}: the output must end in .png, .jpg, .jpeg or .npy", output.display());
-    }
-    image_io::write(output, out, normalize)
+    outputs::atomically(output, |tmp| {
+        if image_io::extension(output) == "npy" {
+            Ok(npy::write(tmp, out)?)
+        } else {
+            image_io::write(tmp, out, normalize)
+        }
+    })
 }
 
 /// (input, output) pairs: `INPUT OUTPUT`, or every image named or found in folders with `--out-dir`.
 fn jobs(args: &Args) -> Result<Vec<(PathBuf, PathBuf)>> {
     let Some(dir) = &args.out_dir else {
         return match args.positional.as_slice() {
-            [input, output] => Ok(vec![(PathBuf::from(input), PathBuf::from(output))]),
-            _ => bail!("image mode takes INPUT OUTPUT, or inputs with --out-dir DIR\n\n{USAGE}"),
+            [input, output] => Ok(vec![(input.clone(), output.clone())]),
+            _ => bail!("image mode takes INPUT OUTPUT, or inputs with --out-dir DIR; see --help"),
         };
     };
     let mut inputs = Vec::new();
-    for p in &args.positional {
-        let path = PathBuf::from(p);
+    for path in &args.positional {
         if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(&path)
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
                 .with_context(|| format!("cannot list {}", path.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| image_io::is_image(p))
@@ -134,13 +214,12 @@ fn jobs(args: &Args) -> Result<Vec<(PathBuf, PathBuf)>> {
             found.sort();
             inputs.extend(found);
         } else {
-            inputs.push(path);
+            inputs.push(path.clone());
         }
     }
     if inputs.is_empty() {
-        bail!("no input images (PNG or JPEG) given for --out-dir {dir}");
+        bail!("no input images (PNG or JPEG) given for --out-dir {}", dir.display());
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
     Ok(inputs
         .into_iter()
         .map(|input| {
@@ -148,24 +227,8 @@ fn jobs(args: &Args) -> Result<Vec<(PathBuf, PathBuf)>> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let output = Path::new(dir).join(format!("{name}.png"));
+            let output = dir.join(format!("{name}.png"));
             (input, output)
         })
         .collect())
-}
-
-/// `[#####.....] 3/10 name` on one rewritten stderr line.
-fn progress(done: usize, total: usize, current: &Path) {
-    let width = 30;
-    let filled = done * width / total.max(1);
-    eprint!(
-        "\r[{}{}] {done}/{total} {:<40}",
-        "#".repeat(filled),
-        ".".repeat(width - filled),
-        current
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default()
-    );
-    let _ = std::io::stderr().flush();
 }

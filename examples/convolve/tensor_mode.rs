@@ -1,68 +1,47 @@
 //! Tensor mode: a Keras Conv2D layer on `.npy` tensors, the interface people use to check the
-//! crate against their own Keras layers.
-//!
-//! ```text
-//! convolve --config layer.json --kernel kernel.npy [--bias bias.npy] --input x.npy --output y.npy
-//!          [--device cpu|gpu|auto] [--compare expected.npy]
-//! convolve --config layer.json --print-config
-//! ```
+//! crate against their own Keras layers (see `convolve --help` for the ways to name the layer).
 
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use wgpu_conv2d::io::npy;
-use wgpu_conv2d::{Conv2d, Tensor};
+use wgpu_conv2d::Tensor;
 
-use crate::args::{Args, USAGE};
-
-/// Reads the layer of `--config` with `--kernel`/`--bias` as its weights.
-pub fn load_layer(args: &Args) -> Result<Conv2d> {
-    let config_path = args
-        .config
-        .as_deref()
-        .with_context(|| format!("--config is required\n\n{USAGE}"))?;
-    let text = std::fs::read_to_string(config_path).with_context(|| format!("cannot read {config_path}"))?;
-    let mut layer = Conv2d::from_keras_json(&text).with_context(|| config_path.to_string())?;
-    if args.print_config {
-        return Ok(layer);
-    }
-    let kernel_path = args
-        .kernel
-        .as_deref()
-        .with_context(|| format!("--kernel is required\n\n{USAGE}"))?;
-    let mut weights = vec![npy::read(kernel_path)?];
-    if let Some(bias) = &args.bias {
-        weights.push(npy::read(bias)?);
-    }
-    layer.set_weights(&weights)?;
-    Ok(layer)
-}
+use crate::args::Args;
+use crate::{layers, outputs};
 
 /// Runs tensor mode.
 pub fn run(args: &Args) -> Result<()> {
-    let layer = load_layer(args)?;
+    let layer = layers::load(args)?;
     if args.print_config {
         println!("{}", layer.config().to_keras_json());
         return Ok(());
     }
+    let input_path = args.input.as_deref().context("tensor mode needs --input x.npy")?;
+    let output_path = args.output.as_deref().context("tensor mode needs --output y.npy")?;
+    outputs::check(
+        &layers::inputs(args),
+        &[(input_path.to_path_buf(), output_path.to_path_buf())],
+    )?;
     let device = args.device()?;
-    let need = |v: &Option<String>, flag: &str| v.clone().with_context(|| format!("{flag} is required\n\n{USAGE}"));
-    let (input_path, output_path) = (need(&args.input, "--input")?, need(&args.output, "--output")?);
-    let input = npy::read(&input_path)?;
+    let input = npy::read(input_path)?;
+    let plan = layer.describe_plan(&device, input.shape())?;
     let start = Instant::now();
     let output = layer.forward_on(&device, &input)?;
     let elapsed = start.elapsed();
-    npy::write(&output_path, &output)?;
+    outputs::atomically(output_path, |tmp| Ok(npy::write(tmp, &output)?))?;
     let geometry = layer.geometry(input.shape())?;
-    eprintln!(
-        "{} {:?} -> {:?} on {} in {:.2} ms (first call, pipeline compile included), {:.3} GFLOP",
-        layer.config().name,
-        input.shape(),
-        output.shape(),
-        device.describe(),
-        elapsed.as_secs_f64() * 1e3,
-        geometry.flops() as f64 / 1e9
-    );
+    if !args.quiet {
+        eprintln!(
+            "{} {:?} -> {:?} on {} in {:.2} ms (first call, pipeline compile included), {:.3} GFLOP; plan: {plan}",
+            layer.config().name,
+            input.shape(),
+            output.shape(),
+            device.describe(),
+            elapsed.as_secs_f64() * 1e3,
+            geometry.flops() as f64 / 1e9
+        );
+    }
     if let Some(expected) = &args.compare {
         report_difference(&output, &npy::read(expected)?)?;
     }
