@@ -105,11 +105,11 @@ pub fn run(args: &Args) -> Result<()> {
             by_channels.entry(image.shape()[3]).or_default().push((i, image));
         }
         for (channels, images) in by_channels {
-            if !layers.contains_key(&channels) {
-                let built = filter.layer(channels, &jobs[images[0].0].0)?;
-                layers.insert(channels, built);
-            }
-            let (layer, sobel) = &layers[&channels];
+            let (layer, sobel) = match layers.entry(channels) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(filter.layer(channels, &jobs[images[0].0].0)?),
+            };
+            let (layer, sobel) = (&*layer, *sobel);
             let per_batch = (BATCH_BYTES / (images[0].1.len() * 4).max(1)).max(1);
             for batch in images.chunks(per_batch) {
                 let stacked = stack(batch.iter().map(|(_, t)| t))?;
@@ -120,7 +120,7 @@ pub fn run(args: &Args) -> Result<()> {
                 seconds += start.elapsed().as_secs_f64();
                 batches += 1;
                 for ((i, _), one) in batch.iter().zip(unstack(&out)?) {
-                    let one = if *sobel { presets::sobel_magnitude(&one)? } else { one };
+                    let one = if sobel { presets::sobel_magnitude(&one)? } else { one };
                     write(&jobs[*i].1, &one, args.normalize)?;
                     done += 1;
                     bar.set_message(
