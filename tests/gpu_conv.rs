@@ -6,14 +6,14 @@ mod common;
 use common::oracle::{conv_nhwc, to_nchw, Problem};
 use common::TestRng;
 use wgpu_conv2d::activation::{apply_last_axis, Activation, ACTIVATION_NAMES};
-use wgpu_conv2d::gpu::kernels::{depthwise, grouped, igemm_subgroup, igemm_tiled, AlgorithmId, WeightPrep};
+use wgpu_conv2d::gpu::kernels::{depthwise, grouped, igemm_subgroup, igemm_tiled, AlgorithmId};
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Conv2dGeometry, Device, Tensor};
 
-/// The algorithms a sweep ran, with the layout their kernel was read in, and how often.
-type Used = std::collections::HashMap<(AlgorithmId, WeightPrep), usize>;
+/// The algorithms a sweep ran, whether the layer was packed for them, and how often.
+type Used = std::collections::HashMap<(AlgorithmId, bool), usize>;
 
-fn used(kernels: &Used, id: AlgorithmId, prep: WeightPrep) -> bool {
-    kernels.contains_key(&(id, prep))
+fn used(kernels: &Used, id: AlgorithmId, packed: bool) -> bool {
+    kernels.contains_key(&(id, packed))
 }
 
 const U32: f64 = 1.0 / (1u64 << 24) as f64;
@@ -514,18 +514,17 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
         };
         let layer = case.layer();
         if let Ok(Some(plan)) = layer.plan_on(&device, case.input().shape()) {
-            *kernels.entry((plan.algorithm, plan.weight_prep)).or_insert(0) += 1;
+            *kernels
+                .entry((plan.algorithm, plan.weight_prep.packing().is_some()))
+                .or_insert(0) += 1;
         }
         run_case(&device, &case, exact);
     }
     println!("kernels used: {kernels:?}");
-    assert!(used(&kernels, grouped::ID, WeightPrep::Hwio), "{kernels:?}");
+    assert!(used(&kernels, grouped::ID, false), "{kernels:?}");
     if ctx.caps().subgroup8 {
-        assert!(used(&kernels, igemm_subgroup::WIDE_ID, WeightPrep::Hwio), "{kernels:?}");
-        assert!(
-            used(&kernels, igemm_subgroup::NARROW_ID, WeightPrep::Hwio),
-            "{kernels:?}"
-        );
+        assert!(used(&kernels, igemm_subgroup::WIDE_ID, false), "{kernels:?}");
+        assert!(used(&kernels, igemm_subgroup::NARROW_ID, false), "{kernels:?}");
     }
 }
 
@@ -563,7 +562,9 @@ fn kernel_sweep_on(
             b: (0..p.f).map(|_| draw(&mut rng)).collect(),
         };
         if let Ok(Some(plan)) = case.layer().plan_on(&device, case.input().shape()) {
-            *kernels.entry((plan.algorithm, plan.weight_prep)).or_insert(0) += 1;
+            *kernels
+                .entry((plan.algorithm, plan.weight_prep.packing().is_some()))
+                .or_insert(0) += 1;
         }
         run_case(&device, &case, exact);
     }
@@ -590,8 +591,8 @@ fn depthwise_path_matches_the_oracle() {
         p
     });
     println!("kernels used: {kernels:?}");
-    assert!(used(&kernels, depthwise::TILED_ID, WeightPrep::Hwio), "{kernels:?}");
-    assert!(used(&kernels, depthwise::LOOP_ID, WeightPrep::Hwio), "{kernels:?}");
+    assert!(used(&kernels, depthwise::TILED_ID, false), "{kernels:?}");
+    assert!(used(&kernels, depthwise::LOOP_ID, false), "{kernels:?}");
 }
 
 #[test]
@@ -611,7 +612,7 @@ fn channel_padded_path_matches_the_oracle() {
     });
     println!("kernels used: {kernels:?}");
     if ctx.caps().subgroup8 {
-        let padded = WeightPrep::HwioChannelsPadded4;
+        let padded = true;
         assert!(used(&kernels, igemm_subgroup::WIDE_ID, padded), "{kernels:?}");
         assert!(used(&kernels, igemm_subgroup::NARROW_ID, padded), "{kernels:?}");
     }
@@ -649,11 +650,8 @@ fn workgroup_tiled_path_matches_the_oracle() {
         p
     });
     println!("kernels used: {kernels:?}");
-    assert!(used(&kernels, igemm_tiled::ID, WeightPrep::Hwio), "{kernels:?}");
-    assert!(
-        used(&kernels, igemm_tiled::ID, WeightPrep::HwioChannelsPadded4),
-        "{kernels:?}"
-    );
+    assert!(used(&kernels, igemm_tiled::ID, false), "{kernels:?}");
+    assert!(used(&kernels, igemm_tiled::ID, true), "{kernels:?}");
 }
 
 /// The registry drives this sweep: each algorithm, forced alone, runs every sample it lists (which
@@ -685,7 +683,8 @@ fn every_registry_algorithm_matches_the_oracle_on_its_samples() {
                 let channels_first = params.data_format == wgpu_conv2d::DataFormat::ChannelsFirst;
                 let [n, a, b, c] = sample.input_shape;
                 let (h, w, c) = if channels_first { (b, c, a) } else { (a, b, c) };
-                let g = Conv2dGeometry::new(&params, sample.input_shape).unwrap();
+                let layer_g = Conv2dGeometry::new(&params, sample.input_shape).unwrap();
+                let (_, g) = wgpu_conv2d::gpu::kernels::run_geometry(*algorithm, &layer_g);
                 if !algorithm.supports(&g, ctx.caps(), *element) {
                     // Only the subgroup GEMMs may decline here, on an adapter without 8-lane subgroups.
                     assert!(
@@ -741,4 +740,89 @@ fn every_registry_algorithm_matches_the_oracle_on_its_samples() {
         }
         assert_eq!(ctx.uncaptured_errors(), 0);
     }
+}
+
+/// Every layer runs on a vec4 kernel: both formats, every channel and filter residue mod 4 (per
+/// group), depth multipliers 1–3 with any channel count (RGB too), 4–16 filters per group, 1x1
+/// heads of odd filter counts. On lavapipe under the software rules and under the hardware-style
+/// family (workgroup tiles), the planner never picks direct; the oracle checks each case.
+#[test]
+fn every_layer_runs_on_a_vec4_kernel_in_both_formats() {
+    use wgpu_conv2d::gpu::kernels::direct;
+    let Some(shared) = common::gpu::gpu() else { return };
+    let hardware_style = wgpu_conv2d::GpuContext::new(&wgpu_conv2d::GpuOptions {
+        kernel_family: wgpu_conv2d::KernelFamily::WorkgroupTiles,
+        ..Default::default()
+    })
+    .unwrap();
+    hardware_style.set_nan_fill_outputs(true);
+    let mut rng = TestRng(0xC0DE);
+    let mut cases = Vec::new();
+    for cin_g in 1..=5 {
+        for f_g in [1, 2, 3, 4, 5, 6, 7, 9, 13, 16] {
+            cases.push((cin_g, f_g, 1 + (cin_g + f_g) % 2));
+        }
+    }
+    let mut problems: Vec<Problem> = cases
+        .into_iter()
+        .map(|(cin_g, f_g, groups)| {
+            let mut p = Problem::random(&mut rng, 3);
+            (p.c, p.f, p.groups) = (cin_g * groups, f_g * groups, groups);
+            p
+        })
+        .collect();
+    for (c, mult) in [(3, 1), (3, 2), (5, 3), (8, 2), (6, 1), (4, 3)] {
+        let mut p = Problem::random(&mut rng, 3);
+        (p.c, p.f, p.groups) = (c, c * mult, c);
+        problems.push(p);
+    }
+    for f in [1001, 10, 7] {
+        let mut p = Problem::random(&mut rng, 1);
+        (p.n, p.h, p.w, p.c, p.f, p.kh, p.kw, p.groups) = (1, 1 + f % 7, 1 + f % 7, 16, f, 1, 1, 1);
+        (p.sh, p.sw, p.dh, p.dw) = (1, 1, 1, 1);
+        problems.push(p);
+    }
+    let mut ran = 0;
+    for (i, mut p) in problems.into_iter().enumerate() {
+        if p.sh.max(p.sw) > 1 {
+            (p.dh, p.dw) = (1, 1);
+        }
+        for channels_first in [false, true] {
+            let exact = i % 2 == 0;
+            let draw = |rng: &mut TestRng| if exact { rng.int(-3, 3) as f32 } else { rng.sym() };
+            let cg = p.c / p.groups;
+            let case = Case {
+                p,
+                channels_first,
+                bias: i % 3 != 0,
+                activation: if exact {
+                    Activation::Linear
+                } else {
+                    [Activation::Relu, Activation::Softmax][i % 2]
+                },
+                x: (0..p.n * p.h * p.w * p.c).map(|_| draw(&mut rng)).collect(),
+                k: (0..p.kh * p.kw * cg * p.f).map(|_| draw(&mut rng)).collect(),
+                b: (0..p.f).map(|_| draw(&mut rng)).collect(),
+            };
+            for ctx in [&shared, &hardware_style] {
+                let device = Device::Gpu((*ctx).clone());
+                let Ok(Some(plan)) = case.layer().plan_on(&device, case.input().shape()) else {
+                    continue; // a problem Keras rejects (valid padding larger than the input)
+                };
+                let software_rules = ctx.caps().subgroup8 || ctx.filter().family != wgpu_conv2d::KernelFamily::Auto;
+                if software_rules {
+                    assert_ne!(
+                        plan.algorithm,
+                        direct::ID,
+                        "{p:?} cf={channels_first}: {}",
+                        plan.describe()
+                    );
+                }
+                if run_case(&device, &case, exact).is_some() {
+                    ran += 1;
+                }
+            }
+        }
+    }
+    assert!(ran > 150, "ran {ran}");
 }

@@ -189,7 +189,7 @@ fn five_hundred_random_shapes_keep_caches_bounded_and_memory_returns_to_baseline
     let mut ran = 0;
     {
         let mut layers = Vec::new();
-        let mut choices = std::collections::HashSet::new();
+        let mut choices = std::collections::HashMap::new();
         for _ in 0..500 {
             let p = common::oracle::Problem::random(&mut rng, 1);
             let Ok(config) = p.config(rng.int(0, 1) == 1, true, "relu") else {
@@ -211,15 +211,17 @@ fn five_hundred_random_shapes_keep_caches_bounded_and_memory_returns_to_baseline
             if layer.forward_on(&device, &x).is_ok() {
                 ran += 1;
                 let plan = layer.plan_on(&device, x.shape()).unwrap().unwrap();
-                choices.insert((plan.algorithm, plan.variant));
+                *choices.entry((plan.algorithm, plan.variant)).or_insert(0usize) += 1;
             }
             layers.push(layer); // weights stay resident while the layers live
         }
         // One pipeline per kernel variant (the tiled depthwise/grouped kernels have one per kernel
-        // size, stride and dilation), plus the padding and last-axis passes; never one per shape.
+        // size, stride and dilation), plus the pack, unpack and last-axis passes; never one per
+        // shape: variants are shared by shapes of other sizes.
+        let most_shared = choices.values().copied().max().unwrap_or(0);
         assert!(
-            ctx.pipeline_count() <= choices.len() + 2 && choices.len() * 10 < ran,
-            "{} pipelines for {ran} shapes and {} kernel choices",
+            ctx.pipeline_count() <= choices.len() + 3 && choices.len() < ran && most_shared >= 20,
+            "{} pipelines for {ran} shapes and {} kernel choices (the most shared serves {most_shared})",
             ctx.pipeline_count(),
             choices.len()
         );

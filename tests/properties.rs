@@ -150,8 +150,11 @@ proptest! {
             }
             let out_bytes = (c.batch_len * c.out_rows * g.out_w * g.filters * 4) as u64;
             prop_assert!(out_bytes <= limits.max_tensor_bytes());
-            prop_assert_eq!(cp.conv.output_len, c.batch_len * c.out_rows * g.out_w * g.filters);
-            for step in std::iter::once(&cp.conv).chain(&cp.pad).chain(&cp.last_axis) {
+            let cg = pl.conv_geometry;
+            prop_assert_eq!(cp.conv.output_len, c.batch_len * c.out_rows * cg.out_w * cg.filters);
+            let written = cp.unpack.as_ref().map_or(cp.conv.output_len, |u| u.output_len);
+            prop_assert_eq!(written, c.batch_len * c.out_rows * g.out_w * g.filters);
+            for step in std::iter::once(&cp.conv).chain(&cp.pack).chain(&cp.unpack).chain(&cp.last_axis) {
                 let d = step.dispatch;
                 prop_assert!(d.x <= workgroups_per_dim && d.y <= workgroups_per_dim);
             }

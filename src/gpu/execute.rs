@@ -167,7 +167,7 @@ struct Encoded {
     scratch: Vec<PooledBuffer>,
 }
 
-/// Records one chunk's passes reading `input`.
+/// Records one chunk's passes reading `input`: pack, conv, unpack, last axis (those the plan has).
 fn encode_chunk(
     ctx: &GpuContext,
     plan: &Plan,
@@ -176,57 +176,40 @@ fn encode_chunk(
     weights: &GpuWeights,
 ) -> Result<Encoded> {
     let element = plan.element;
-    let kernel = weights.kernel(plan.weight_prep)?;
-    let kernel = Bound {
-        id: kernel.0,
-        buffer: &kernel.1,
-    };
-    let mut scratch = Vec::new();
+    let prepared = weights.prepared(plan.weight_prep)?;
     let mut encoder = ctx.scoped("creating a command encoder", || {
         ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-conv2d"),
         })
     })?;
-    // RGB stems: a pass pads the channels to a multiple of 4 and the conv reads that copy.
-    let padded = match &cp.pad {
-        Some(step) => {
-            let buf = buffers::output(ctx, "wgpu-conv2d padded input", element, step.output_len)?;
-            record(ctx, &mut encoder, &weights.binds, step, &[input, pooled(&buf)])?;
-            Some(buf)
+    // Intermediate buffers live until the encoder is submitted; `current` is the last one written.
+    let mut scratch: Vec<PooledBuffer> = Vec::new();
+    let mut current: Option<PooledBuffer> = None;
+    let mut len = 0;
+    let steps = [
+        (&cp.pack, "wgpu-conv2d packed input"),
+        (&Some(cp.conv.clone()), "wgpu-conv2d output"),
+        (&cp.unpack, "wgpu-conv2d unpacked output"),
+        (&cp.last_axis, "wgpu-conv2d activated"),
+    ];
+    for (i, (step, label)) in steps.into_iter().enumerate() {
+        let Some(step) = step else { continue };
+        let out = buffers::output(ctx, label, element, step.output_len)?;
+        let from = current.as_ref().map_or(input, pooled);
+        if i == 1 {
+            let bindings = [from, prepared.kernel(), prepared.bias(ctx), pooled(&out)];
+            record(ctx, &mut encoder, &weights.binds, step, &bindings)?;
+        } else {
+            record(ctx, &mut encoder, &weights.binds, step, &[from, pooled(&out)])?;
         }
-        None => None,
-    };
-    let conv_input = padded.as_ref().map_or(input, pooled);
-    let out = buffers::output(ctx, "wgpu-conv2d output", element, cp.conv.output_len)?;
-    record(
-        ctx,
-        &mut encoder,
-        &weights.binds,
-        &cp.conv,
-        &[conv_input, kernel, weights.bias(ctx), pooled(&out)],
-    )?;
-    scratch.extend(padded);
-    let Some(step) = &cp.last_axis else {
-        return Ok(Encoded {
-            encoder,
-            len: cp.conv.output_len,
-            output: out,
-            scratch,
-        });
-    };
-    let activated = buffers::output(ctx, "wgpu-conv2d activated", element, step.output_len)?;
-    record(
-        ctx,
-        &mut encoder,
-        &weights.binds,
-        step,
-        &[pooled(&out), pooled(&activated)],
-    )?;
-    scratch.push(out);
+        len = step.output_len;
+        scratch.extend(current.replace(out));
+    }
+    let output = current.expect("the conv wrote an output");
     Ok(Encoded {
         encoder,
-        output: activated,
-        len: step.output_len,
+        output,
+        len,
         scratch,
     })
 }

@@ -304,7 +304,7 @@ impl Conv2d {
             .filter(|w| w.context_id == ctx.id && w.version == version)
         {
             if !w.has(prep) {
-                w.prepare(ctx, prep, self.kernel()?.data())?;
+                w.prepare(ctx, prep, self.kernel()?.data(), self.bias()?)?;
             }
             return Ok(w.clone());
         }
@@ -313,11 +313,11 @@ impl Conv2d {
             .shape()
             .try_into()
             .map_err(|_| Error::SizeOverflow("kernel rank"))?;
+        let groups = self.config.groups as usize;
         let uploaded = Arc::new(GpuWeights::upload(
             ctx,
             version,
-            kernel.data(),
-            shape,
+            (kernel.data(), shape, groups),
             self.bias()?,
             prep,
         )?);

@@ -19,7 +19,7 @@ pub mod grouped;
 pub mod igemm_subgroup;
 pub mod igemm_tiled;
 pub mod last_axis;
-pub mod pad_channels;
+pub mod layout;
 pub mod params;
 
 pub use epilogue::{activation_id, Epilogue};
@@ -38,45 +38,38 @@ pub enum Family {
     WorkgroupTiles,
 }
 
-/// The layout in which an algorithm reads the kernel. An algorithm whose kernel has padded input
-/// channels also reads a padded input: the executor runs the `pad_channels` pass first.
+/// The layout in which the kernel (and bias) are resident for a plan: Keras's own, or packed with
+/// the layer for the vec4 kernels ([`layout::Packing`]), whose passes then run around the conv.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WeightPrep {
-    /// Keras's HWIO kernel as it is.
+    /// Keras's HWIO kernel and its bias as they are.
     Hwio,
-    /// HWIO with the input-channel axis padded with zeros to a multiple of 4 (`groups = 1`).
-    HwioChannelsPadded4,
+    /// Packed to match a packed layer.
+    Packed(layout::Packing),
 }
 
 impl WeightPrep {
-    /// The kernel in this layout, from Keras's HWIO `kernel` of `[kh, kw, cin_g, f]`.
-    pub fn apply(self, kernel: &[f32], [kh, kw, cin, f]: [usize; 4]) -> Cow<'_, [f32]> {
+    /// The kernel in this layout, from Keras's HWIO `kernel` of `[kh, kw, cin_g, f]` with `groups`.
+    pub fn kernel(self, kernel: &[f32], shape: [usize; 4], groups: usize) -> Cow<'_, [f32]> {
         match self {
             Self::Hwio => Cow::Borrowed(kernel),
-            Self::HwioChannelsPadded4 => {
-                let c4 = cin.div_ceil(4) * 4;
-                let mut out = vec![0.0; kh * kw * c4 * f];
-                for tap in 0..kh * kw {
-                    for c in 0..cin {
-                        let (src, dst) = ((tap * cin + c) * f, (tap * c4 + c) * f);
-                        out[dst..dst + f].copy_from_slice(&kernel[src..src + f]);
-                    }
-                }
-                Cow::Owned(out)
-            }
+            Self::Packed(p) => Cow::Owned(p.kernel(kernel, shape, groups)),
         }
     }
 
-    /// True when the input must be padded the same way (the `pad_channels` pass).
-    pub fn pads_input(self) -> bool {
-        self == Self::HwioChannelsPadded4
+    /// The bias in this layout.
+    pub fn bias(self, bias: &[f32], groups: usize) -> Cow<'_, [f32]> {
+        match self {
+            Self::Hwio => Cow::Borrowed(bias),
+            Self::Packed(p) => Cow::Owned(p.bias(bias, groups)),
+        }
     }
 
-    /// The input channels the conv kernel reads.
-    pub fn input_channels(self, g: &Conv2dGeometry) -> usize {
+    /// The packing, when the layer is packed.
+    pub fn packing(self) -> Option<layout::Packing> {
         match self {
-            Self::Hwio => g.in_c,
-            Self::HwioChannelsPadded4 => g.in_c.div_ceil(4) * 4,
+            Self::Hwio => None,
+            Self::Packed(p) => Some(p),
         }
     }
 
@@ -84,7 +77,7 @@ impl WeightPrep {
     pub fn label(self) -> &'static str {
         match self {
             Self::Hwio => "wgpu-conv2d kernel",
-            Self::HwioChannelsPadded4 => "wgpu-conv2d kernel (channels padded to 4)",
+            Self::Packed(_) => "wgpu-conv2d kernel (packed)",
         }
     }
 }
@@ -241,16 +234,17 @@ pub trait Algorithm: Program {
         Family::Any
     }
 
+    /// True when it reads every layer as it is (any layout and channel count), so the planner
+    /// never packs a layer for it.
+    fn reads_any_layout(&self) -> bool {
+        false
+    }
+
     /// True when it can run `g` on a device with `caps` in `element` (declining is not an error).
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, element: ElementType) -> bool;
 
     /// The variant it runs for `g` (one of [`Program::variants`]).
     fn variant_for(&self, g: &Conv2dGeometry) -> Variant;
-
-    /// The layout it reads the kernel in.
-    fn weight_prep(&self, _g: &Conv2dGeometry) -> WeightPrep {
-        WeightPrep::Hwio
-    }
 
     /// Workgroups one dispatch of `chunk` needs, or `None` on overflow.
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64>;
@@ -266,6 +260,15 @@ pub trait Algorithm: Program {
 
     /// Problems that exercise it, for the sweep.
     fn samples(&self) -> Vec<Sample>;
+}
+
+/// The geometry `algorithm` runs for a layer of geometry `g`: `g` packed for the vec4 kernels when
+/// it must be ([`layout::Packing`]), or `g` itself for an algorithm that reads any layout.
+pub fn run_geometry(algorithm: &dyn Algorithm, g: &Conv2dGeometry) -> (Option<layout::Packing>, Conv2dGeometry) {
+    match layout::Packing::for_geometry(g).filter(|_| !algorithm.reads_any_layout()) {
+        Some(p) => (Some(p), p.geometry(g)),
+        None => (None, *g),
+    }
 }
 
 /// The algorithms in priority order: the planner runs the first that the context's filter admits
@@ -285,7 +288,7 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
 
 /// The passes the executor runs around an algorithm.
 pub fn passes() -> &'static [&'static dyn Program] {
-    static PASSES: &[&dyn Program] = &[&pad_channels::PAD_CHANNELS, &last_axis::LAST_AXIS];
+    static PASSES: &[&dyn Program] = &[&layout::PACK_INPUT, &layout::UNPACK_OUTPUT, &last_axis::LAST_AXIS];
     PASSES
 }
 

@@ -1,5 +1,6 @@
-//! A layer's kernel and bias resident on one device, tagged with the weights' version. The kernel
-//! is kept in each layout an algorithm asked for ([`WeightPrep`]), prepared once and reused.
+//! A layer's kernel and bias resident on one device, tagged with the weights' version. They are
+//! kept in each layout a plan asked for ([`WeightPrep`]: Keras's own, or packed with the layer),
+//! prepared once and reused.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,65 +15,88 @@ use crate::gpu::program::ElementType;
 /// A weight buffer with its bind-group cache id.
 type Resident = (u64, wgpu::Buffer);
 
+/// The kernel and bias in one layout.
+pub(crate) struct Prepared {
+    kernel: Resident,
+    bias: Option<Resident>,
+}
+
+impl Prepared {
+    pub(crate) fn kernel(&self) -> Bound<'_> {
+        Bound {
+            id: self.kernel.0,
+            buffer: &self.kernel.1,
+        }
+    }
+
+    /// The bias, or the context's placeholder for a layer without one.
+    pub(crate) fn bias<'a>(&'a self, ctx: &'a GpuContext) -> Bound<'a> {
+        let (id, buffer) = self.bias.as_ref().unwrap_or(&ctx.dummy);
+        Bound { id: *id, buffer }
+    }
+}
+
 pub(crate) struct GpuWeights {
     pub context_id: u64,
     pub version: u64,
     /// Every kernel and bias value is finite (the GPU path assumes finite math).
     pub finite: bool,
     pub element: ElementType,
-    /// HWIO `(kh, kw, Cin/groups, filters)`.
+    /// HWIO `(kh, kw, Cin/groups, filters)` and the layer's groups.
     shape: [usize; 4],
-    kernels: Mutex<HashMap<WeightPrep, Arc<Resident>>>,
-    bias: Option<Resident>,
+    groups: usize,
+    prepared: Mutex<HashMap<WeightPrep, Arc<Prepared>>>,
     /// This layer's bind groups on this device, reused across calls.
     pub binds: BindCache,
 }
 
 impl GpuWeights {
-    /// Uploads the bias and the (LoRA-merged) HWIO kernel of `shape` in the layout `prep`.
+    /// Uploads the (LoRA-merged) HWIO kernel of `shape` and the bias in the layout `prep`.
     ///
     /// # Errors
     /// [`Error::Unsupported`] when the kernel exceeds one binding; the GPU's errors.
     pub(crate) fn upload(
         ctx: &GpuContext,
         version: u64,
-        kernel: &[f32],
-        shape: [usize; 4],
+        (kernel, shape, groups): (&[f32], [usize; 4], usize),
         bias: Option<&[f32]>,
         prep: WeightPrep,
     ) -> Result<Self> {
-        let element = ElementType::F32;
         let _exclusive = ctx.exclusive();
         let weights = Self {
             context_id: ctx.id,
             version,
             finite: kernel.iter().chain(bias.unwrap_or(&[])).all(|v| v.is_finite()),
-            element,
+            element: ElementType::F32,
             shape,
-            kernels: Mutex::new(HashMap::new()),
-            bias: bias
-                .map(|b| buffers::upload(ctx, "wgpu-conv2d bias", element, b).map(|buf| (pool::next_id(), buf)))
-                .transpose()?,
+            groups,
+            prepared: Mutex::new(HashMap::new()),
             binds: BindCache::default(),
         };
-        weights.prepare(ctx, prep, kernel)?;
+        weights.prepare(ctx, prep, kernel, bias)?;
         Ok(weights)
     }
 
-    /// True when the kernel is resident in the layout `prep`.
+    /// True when the weights are resident in the layout `prep`.
     pub(crate) fn has(&self, prep: WeightPrep) -> bool {
-        self.kernels.lock().is_ok_and(|k| k.contains_key(&prep))
+        self.prepared.lock().is_ok_and(|k| k.contains_key(&prep))
     }
 
-    /// Uploads the HWIO `kernel` in the layout `prep` (a no-op when it is resident).
+    /// Uploads the HWIO `kernel` and `bias` in the layout `prep` (a no-op when resident).
     ///
     /// # Errors
     /// As [`GpuWeights::upload`].
-    pub(crate) fn prepare(&self, ctx: &GpuContext, prep: WeightPrep, kernel: &[f32]) -> Result<()> {
+    pub(crate) fn prepare(
+        &self,
+        ctx: &GpuContext,
+        prep: WeightPrep,
+        kernel: &[f32],
+        bias: Option<&[f32]>,
+    ) -> Result<()> {
         if self.has(prep) {
             return Ok(());
         }
-        let prepared = prep.apply(kernel, self.shape);
+        let prepared = prep.kernel(kernel, self.shape, self.groups);
         let bytes = self
             .element
             .bytes_of(prepared.len())
@@ -83,28 +107,31 @@ impl GpuWeights {
                 "the kernel ({bytes} bytes) exceeds the device limit of {limit} bytes per binding"
             )));
         }
-        let buffer = buffers::upload(ctx, prep.label(), self.element, &prepared)?;
-        self.kernels
+        let kernel = (
+            pool::next_id(),
+            buffers::upload(ctx, prep.label(), self.element, &prepared)?,
+        );
+        let bias = bias
+            .map(|b| {
+                let b = prep.bias(b, self.groups);
+                buffers::upload(ctx, "wgpu-conv2d bias", self.element, &b).map(|buf| (pool::next_id(), buf))
+            })
+            .transpose()?;
+        self.prepared
             .lock()
-            .map_err(|_| Error::PoisonedLock("a layer's resident kernels"))?
+            .map_err(|_| Error::PoisonedLock("a layer's resident weights"))?
             .entry(prep)
-            .or_insert_with(|| Arc::new((pool::next_id(), buffer)));
+            .or_insert_with(|| Arc::new(Prepared { kernel, bias }));
         Ok(())
     }
 
-    /// The kernel in the layout `prep`, which [`GpuWeights::prepare`] must have uploaded.
-    pub(crate) fn kernel(&self, prep: WeightPrep) -> Result<Arc<Resident>> {
-        self.kernels
+    /// The weights in the layout `prep`, which [`GpuWeights::prepare`] must have uploaded.
+    pub(crate) fn prepared(&self, prep: WeightPrep) -> Result<Arc<Prepared>> {
+        self.prepared
             .lock()
-            .map_err(|_| Error::PoisonedLock("a layer's resident kernels"))?
+            .map_err(|_| Error::PoisonedLock("a layer's resident weights"))?
             .get(&prep)
             .cloned()
-            .ok_or_else(|| Error::Unsupported(format!("internal: the kernel was not uploaded as {}", prep.label())))
-    }
-
-    /// The bias, or the context's placeholder for a layer without one.
-    pub(crate) fn bias<'a>(&'a self, ctx: &'a GpuContext) -> Bound<'a> {
-        let (id, buffer) = self.bias.as_ref().unwrap_or(&ctx.dummy);
-        Bound { id: *id, buffer }
+            .ok_or_else(|| Error::Unsupported(format!("internal: the weights were not uploaded as {}", prep.label())))
     }
 }

@@ -6,6 +6,7 @@
 use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::device::{AlgorithmFilter, DeviceCaps, GpuContext};
+use crate::gpu::kernels::layout::{self, Packing};
 use crate::gpu::kernels::{self, activation_id, Algorithm, AlgorithmId, Epilogue, Program, WeightPrep};
 use crate::gpu::program::{ElementType, ProgramKey, Variant};
 
@@ -32,10 +33,12 @@ pub struct Step {
 pub struct ChunkPlan {
     /// The piece of the work.
     pub chunk: Chunk,
-    /// The channel-padding pass over the chunk's input, when the algorithm reads padded channels.
-    pub pad: Option<Step>,
+    /// The pass that packs the chunk's input for the vec4 kernels, when the layer is packed.
+    pub pack: Option<Step>,
     /// The convolution (bias and element-wise activation fused).
     pub conv: Step,
+    /// The pass that writes the packed output in the layer's layout, when the layer is packed.
+    pub unpack: Option<Step>,
     /// The last-axis activation pass, for softmax, log_softmax, sparsemax and glu.
     pub last_axis: Option<Step>,
 }
@@ -49,12 +52,15 @@ pub struct Plan {
     pub variant: Variant,
     /// The storage element type.
     pub element: ElementType,
-    /// The layout the kernel must be resident in.
+    /// The layout the kernel must be resident in (packed when the layer is).
     pub weight_prep: WeightPrep,
+    /// The geometry the conv kernel runs (the layer's, or its packed form).
+    pub conv_geometry: Conv2dGeometry,
     /// The output shape after the activation (glu halves the last axis).
     pub output_shape: [usize; 4],
     /// The pieces, in order; together they cover every output element exactly once.
     pub chunks: Vec<ChunkPlan>,
+    packing_note: String,
 }
 
 impl Plan {
@@ -62,19 +68,13 @@ impl Plan {
     pub fn describe(&self) -> String {
         let algorithm = kernels::algorithm(self.algorithm)
             .map_or_else(|| self.algorithm.to_string(), |a| a.describe(&self.variant));
-        format!(
-            "{}{algorithm}, {} chunk(s)",
-            if self.weight_prep.pads_input() {
-                "channels padded to 4 + "
-            } else {
-                ""
-            },
-            self.chunks.len()
-        )
+        format!("{}{algorithm}, {} chunk(s)", self.packing_note, self.chunks.len())
     }
 }
 
-/// The plan for `g` on a device with `caps`, under `filter`, in `element`, with `epilogue`.
+/// The plan for `g` on a device with `caps`, under `filter`, in `element`, with `epilogue`. A
+/// layer the vec4 kernels cannot read as it is gets packed (see [`Packing`]) and the registry is
+/// asked about the packed geometry; the direct kernel, which reads every layer, runs it unpacked.
 ///
 /// # Errors
 /// [`Error::Unsupported`] naming the limit when even one output row of one image (or the kernel)
@@ -86,7 +86,10 @@ pub fn plan(
     element: ElementType,
     epilogue: Epilogue,
 ) -> Result<Plan> {
-    plan_with(select::choose(g, caps, filter, element), g, caps, element, epilogue)
+    let target = Packing::for_geometry(g).map_or(*g, |p| p.geometry(g));
+    let algorithm = select::choose(&target, caps, filter, element);
+    let (packing, _) = kernels::run_geometry(algorithm, g);
+    plan_with(algorithm, g, packing, caps, element, epilogue)
 }
 
 /// The plan of a call on `g` on `ctx`, in f32.
@@ -97,43 +100,81 @@ pub fn for_context(ctx: &GpuContext, g: &Conv2dGeometry, epilogue: Epilogue) -> 
     plan(g, ctx.caps(), ctx.filter(), ElementType::F32, epilogue)
 }
 
-/// The plan for `g` with `algorithm`, which must support it.
+/// The plan for `g` with `algorithm`, which must support `g` packed with `packing` (or `g` itself).
 ///
 /// # Errors
 /// As [`plan`].
 pub fn plan_with(
     algorithm: &'static dyn Algorithm,
     g: &Conv2dGeometry,
+    packing: Option<Packing>,
     caps: &DeviceCaps,
     element: ElementType,
     epilogue: Epilogue,
 ) -> Result<Plan> {
     let max_bytes = caps.max_tensor_bytes();
+    let cg = packing.map_or(*g, |p| p.geometry(g));
     let kernel_bytes = element
-        .bytes_of(g.kernel_len()?)
+        .bytes_of(g.kernel_len()?.max(cg.kernel_len()?))
         .ok_or(Error::SizeOverflow("kernel bytes"))?;
     if kernel_bytes > max_bytes {
         return Err(Error::Unsupported(format!(
             "the kernel ({kernel_bytes} bytes) exceeds the device limit of {max_bytes} bytes per binding"
         )));
     }
-    let variant = algorithm.variant_for(g);
-    let weight_prep = algorithm.weight_prep(g);
-    let pieces = chunks::split(g, caps, element, weight_prep.input_channels(g), |c| {
-        algorithm.workgroups(g, &variant, c)
+    let variant = algorithm.variant_for(&cg);
+    // The packed geometry holds at least as many channels and filters: its limits hold for both.
+    let pieces = chunks::split(&cg, caps, element, cg.in_c, |c| {
+        let conv = algorithm.workgroups(&cg, &variant, c)?;
+        Some(conv.max(pass_workgroups(g, &cg, packing, &epilogue, c)?))
     })?;
+    let context = ChunkContext {
+        algorithm,
+        variant,
+        g,
+        cg: &cg,
+        packing,
+        caps,
+        element,
+        epilogue: &epilogue,
+    };
     let chunks = pieces
         .iter()
-        .map(|chunk| chunk_plan(algorithm, &variant, g, caps, element, &epilogue, weight_prep, chunk))
+        .map(|chunk| context.chunk_plan(chunk))
         .collect::<Result<_>>()?;
     Ok(Plan {
         algorithm: algorithm.id(),
         variant,
         element,
-        weight_prep,
+        weight_prep: packing.map_or(WeightPrep::Hwio, WeightPrep::Packed),
+        conv_geometry: cg,
         output_shape: epilogue.activation.output_shape(g.output_shape()),
         chunks,
+        packing_note: packing.map_or_else(String::new, |p| p.describe(g)),
     })
+}
+
+/// The most workgroups one of the chunk's passes (pack, unpack, last axis) dispatches.
+fn pass_workgroups(
+    g: &Conv2dGeometry,
+    cg: &Conv2dGeometry,
+    packing: Option<Packing>,
+    epilogue: &Epilogue,
+    c: &Chunk,
+) -> Option<u64> {
+    let per = |n: u64| n.div_ceil(kernels::WORKGROUP as u64);
+    let pixels_in = (c.batch_len as u64)
+        .checked_mul(c.in_rows as u64)?
+        .checked_mul(g.in_w as u64)?;
+    let out = c.pixels(g)?.checked_mul(g.filters as u64)?;
+    let mut most = 0;
+    if packing.is_some() {
+        most = per(pixels_in.checked_mul(cg.in_c as u64 / 4)?).max(per(out));
+    }
+    if epilogue.needs_last_axis_pass() {
+        most = most.max(per(out));
+    }
+    Some(most)
 }
 
 fn step(caps: &DeviceCaps, program: ProgramKey, uniform: Vec<u8>, workgroups: u64, output_len: usize) -> Result<Step> {
@@ -150,61 +191,72 @@ fn step(caps: &DeviceCaps, program: ProgramKey, uniform: Vec<u8>, workgroups: u6
     })
 }
 
-#[allow(clippy::too_many_arguments)] // the planner's whole context for one chunk
-fn chunk_plan(
+/// Everything one chunk's steps are planned from.
+struct ChunkContext<'a> {
     algorithm: &'static dyn Algorithm,
-    variant: &Variant,
-    g: &Conv2dGeometry,
-    caps: &DeviceCaps,
+    variant: Variant,
+    /// The layer's geometry, and the one the conv runs (packed, or the same).
+    g: &'a Conv2dGeometry,
+    cg: &'a Conv2dGeometry,
+    packing: Option<Packing>,
+    caps: &'a DeviceCaps,
     element: ElementType,
-    epilogue: &Epilogue,
-    weight_prep: WeightPrep,
-    chunk: &Chunk,
-) -> Result<ChunkPlan> {
-    let pad = if weight_prep.pads_input() {
-        let pass: &dyn Program = &kernels::pad_channels::PAD_CHANNELS;
-        let pixels = chunk.batch_len * chunk.in_rows * g.in_w;
-        let (uniform, groups, len) = kernels::pad_channels::step(pixels, g.in_c)?;
-        Some(step(caps, pass.key(Variant::NONE, element), uniform, groups, len)?)
-    } else {
-        None
-    };
-    let out_len = chunk.batch_len * chunk.out_rows * g.out_w * g.filters;
-    let conv = step(
-        caps,
-        (algorithm as &dyn Program).key(*variant, element),
-        algorithm.uniform(g, variant, chunk, epilogue)?,
-        algorithm
-            .workgroups(g, variant, chunk)
-            .ok_or(Error::SizeOverflow("workgroups"))?,
-        out_len,
-    )?;
-    let last_axis = if epilogue.needs_last_axis_pass() {
-        // The last axis is contiguous in both layouts: channels (channels_last) or width (channels_first).
-        let len = match g.data_format {
-            DataFormat::ChannelsLast => g.filters,
-            DataFormat::ChannelsFirst => g.out_w,
-        };
-        let lanes = out_len / len;
-        let final_len = lanes * epilogue.activation.output_shape([1, 1, 1, len])[3];
-        let pass: &dyn Program = &kernels::last_axis::LAST_AXIS;
-        let (uniform, groups) = kernels::last_axis::step(lanes, len, activation_id(epilogue.activation))?;
-        Some(step(
-            caps,
-            pass.key(Variant::NONE, element),
+    epilogue: &'a Epilogue,
+}
+
+impl ChunkContext<'_> {
+    fn pass(&self, program: &dyn Program, (uniform, groups, len): (Vec<u8>, u64, usize)) -> Result<Step> {
+        step(
+            self.caps,
+            program.key(Variant::NONE, self.element),
             uniform,
             groups,
-            final_len,
-        )?)
-    } else {
-        None
-    };
-    Ok(ChunkPlan {
-        chunk: *chunk,
-        pad,
-        conv,
-        last_axis,
-    })
+            len,
+        )
+    }
+
+    fn chunk_plan(&self, chunk: &Chunk) -> Result<ChunkPlan> {
+        let (g, cg, algorithm, variant) = (self.g, self.cg, self.algorithm, &self.variant);
+        let pack = match self.packing {
+            Some(p) => Some(self.pass(&layout::PACK_INPUT, p.pack_step(g, chunk)?)?),
+            None => None,
+        };
+        let conv = step(
+            self.caps,
+            (algorithm as &dyn Program).key(*variant, self.element),
+            algorithm.uniform(cg, variant, chunk, self.epilogue)?,
+            algorithm
+                .workgroups(cg, variant, chunk)
+                .ok_or(Error::SizeOverflow("workgroups"))?,
+            chunk.batch_len * chunk.out_rows * cg.out_w * cg.filters,
+        )?;
+        let unpack = match self.packing {
+            Some(p) => Some(self.pass(&layout::UNPACK_OUTPUT, p.unpack_step(g, chunk)?)?),
+            None => None,
+        };
+        let out_len = chunk.batch_len * chunk.out_rows * g.out_w * g.filters;
+        let last_axis = if self.epilogue.needs_last_axis_pass() {
+            // The last axis is contiguous in both layouts: channels (channels_last) or width (channels_first).
+            let len = match g.data_format {
+                DataFormat::ChannelsLast => g.filters,
+                DataFormat::ChannelsFirst => g.out_w,
+            };
+            let lanes = out_len / len;
+            let activation = self.epilogue.activation;
+            let final_len = lanes * activation.output_shape([1, 1, 1, len])[3];
+            let (uniform, groups) = kernels::last_axis::step(lanes, len, activation_id(activation))?;
+            Some(self.pass(&kernels::last_axis::LAST_AXIS, (uniform, groups, final_len))?)
+        } else {
+            None
+        };
+        Ok(ChunkPlan {
+            chunk: *chunk,
+            pack,
+            conv,
+            unpack,
+            last_axis,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -83,10 +83,11 @@ fn folds_and_refusals() {
     );
 }
 
-/// The registry's choices reproduce the rules it replaced, on a software adapter with 8-lane
-/// subgroups and on a hardware GPU, under each family.
+/// The registry's choices on a software adapter with 8-lane subgroups and on a hardware GPU:
+/// every layer gets a vec4 kernel (packed when it must be), and the direct kernel runs only what
+/// nothing else can (here: dense layers on an adapter with neither subgroups nor hardware tiles).
 #[test]
-fn registry_order_chooses_as_the_rules_did() {
+fn registry_order_and_packing_choose_a_tiled_kernel() {
     let software = DeviceCaps {
         subgroup8: true,
         software: true,
@@ -99,49 +100,105 @@ fn registry_order_chooses_as_the_rules_did() {
     let family = |family| AlgorithmFilter { family, only: None };
     let s = Padding::Same;
     let cases = [
-        // (shape, k, stride, dilation, filters, groups) -> software, hardware
+        // (shape, k, stride, dilation, filters, groups) -> software, hardware, packed
         (
             ([1, 16, 16, 32], 3, 1, 1, 32, 32),
             depthwise::TILED_ID,
             depthwise::TILED_ID,
+            false,
         ),
-        (([1, 40, 40, 8], 11, 1, 1, 8, 8), depthwise::LOOP_ID, depthwise::LOOP_ID),
-        (([1, 16, 16, 3], 3, 1, 1, 3, 3), direct::ID, direct::ID),
-        (([1, 16, 16, 128], 3, 1, 1, 128, 32), grouped::ID, grouped::ID),
+        (
+            ([1, 40, 40, 8], 11, 1, 1, 8, 8),
+            depthwise::LOOP_ID,
+            depthwise::LOOP_ID,
+            false,
+        ),
+        (
+            ([1, 16, 16, 3], 3, 1, 1, 3, 3),
+            depthwise::TILED_ID,
+            depthwise::TILED_ID,
+            true,
+        ),
+        (
+            ([1, 16, 16, 8], 3, 1, 1, 24, 8),
+            depthwise::TILED_ID,
+            depthwise::TILED_ID,
+            true,
+        ),
+        (([1, 16, 16, 128], 3, 1, 1, 128, 32), grouped::ID, grouped::ID, false),
         (
             ([1, 16, 16, 64], 3, 1, 1, 64, 1),
             igemm_subgroup::WIDE_ID,
             igemm_tiled::ID,
+            false,
         ),
         (
             ([1, 16, 16, 3], 7, 2, 1, 64, 1),
             igemm_subgroup::WIDE_ID,
             igemm_tiled::ID,
+            true,
         ),
         (
             ([1, 32, 32, 3], 3, 1, 1, 16, 1),
             igemm_subgroup::NARROW_ID,
             igemm_tiled::ID,
+            true,
         ),
-        (([1, 32, 32, 8], 3, 1, 1, 8, 1), igemm_subgroup::NARROW_ID, direct::ID),
-        (([1, 16, 16, 64], 3, 1, 1, 64, 8), igemm_subgroup::NARROW_ID, direct::ID),
-        (([1, 16, 16, 6], 3, 1, 1, 64, 2), direct::ID, direct::ID),
-        (([1, 16, 16, 64], 1, 1, 1, 6, 1), direct::ID, direct::ID),
+        (
+            ([1, 32, 32, 8], 3, 1, 1, 8, 1),
+            igemm_subgroup::NARROW_ID,
+            igemm_tiled::ID,
+            false,
+        ),
+        (
+            ([1, 16, 16, 64], 3, 1, 1, 64, 8),
+            igemm_subgroup::NARROW_ID,
+            igemm_tiled::ID,
+            false,
+        ),
+        (
+            ([1, 16, 16, 6], 3, 1, 1, 64, 2),
+            igemm_subgroup::WIDE_ID,
+            igemm_tiled::ID,
+            true,
+        ),
+        (
+            ([1, 16, 16, 64], 1, 1, 1, 6, 1),
+            igemm_subgroup::NARROW_ID,
+            igemm_tiled::ID,
+            true,
+        ),
+        (
+            ([1, 7, 7, 64], 1, 1, 1, 1001, 1),
+            igemm_subgroup::WIDE_ID,
+            igemm_tiled::ID,
+            true,
+        ),
     ];
-    for ((shape, k, st, d, f, groups), on_software, on_hardware) in cases {
+    for ((shape, k, st, d, f, groups), on_software, on_hardware, packed) in cases {
         let g = geometry(shape, k, st, d, f, groups, s);
-        let chosen = |caps: &DeviceCaps, f: KernelFamily| select::choose(&g, caps, &family(f), ElementType::F32).id();
-        assert_eq!(chosen(&software, KernelFamily::Auto), on_software, "{g:?}");
-        assert_eq!(chosen(&hardware, KernelFamily::Auto), on_hardware, "{g:?}");
-        // Direct: only the kernels of no family.
+        let chosen =
+            |caps: &DeviceCaps, f: KernelFamily| plan(&g, caps, &family(f), ElementType::F32, linear()).unwrap();
+        let p = chosen(&software, KernelFamily::Auto);
+        assert_eq!(
+            (p.algorithm, p.weight_prep.packing().is_some()),
+            (on_software, packed),
+            "{g:?}"
+        );
+        assert_eq!(chosen(&hardware, KernelFamily::Auto).algorithm, on_hardware, "{g:?}");
+        // No family: only the kernels of none, and direct takes the dense layers unpacked.
         let plain = chosen(&software, KernelFamily::Direct);
         assert!(
             matches!(
-                plain.0,
+                plain.algorithm.0,
                 "direct" | "depthwise_tiled" | "depthwise_loop" | "grouped_tiled"
             ),
-            "{plain}"
+            "{}",
+            plain.algorithm
         );
+        if plain.algorithm == direct::ID {
+            assert!(plain.weight_prep.packing().is_none() && plain.chunks[0].pack.is_none());
+        }
     }
     // An explicit list is taken as given, and the direct kernel takes what it declines.
     let only = AlgorithmFilter {
@@ -177,13 +234,15 @@ fn passes_are_planned_with_their_dispatch() {
     )
     .unwrap();
     assert_eq!(p.output_shape, [2, 9, 9, 4]);
-    assert!(p.weight_prep.pads_input(), "{}", p.describe());
+    assert!(p.weight_prep.packing().is_some(), "{}", p.describe());
     let c = &p.chunks[0];
-    assert_eq!(c.pad.as_ref().unwrap().output_len, 2 * 81 * 4);
+    assert_eq!(c.pack.as_ref().unwrap().output_len, 2 * 81 * 4);
     assert_eq!(c.conv.output_len, 2 * 81 * 8);
+    assert_eq!(c.unpack.as_ref().unwrap().output_len, 2 * 81 * 8);
     assert_eq!(c.last_axis.as_ref().unwrap().output_len, 2 * 81 * 4);
     assert!(
-        p.describe().starts_with("channels padded to 4 + narrow implicit GEMM"),
+        p.describe()
+            .starts_with("packed (channels 3->4) + narrow implicit GEMM"),
         "{}",
         p.describe()
     );

@@ -80,6 +80,10 @@ impl Program for Direct {
 }
 
 impl Algorithm for Direct {
+    fn reads_any_layout(&self) -> bool {
+        true
+    }
+
     fn supports(&self, _g: &Conv2dGeometry, _caps: &DeviceCaps, _element: ElementType) -> bool {
         true
     }

@@ -2,8 +2,8 @@
 //! pixels, N = filters of one group, K = taps × channels of the group, gathered in place. The wide
 //! kernel broadcasts inputs across lanes that own filter columns; the narrow one broadcasts
 //! weights across lanes that own pixels, for groups of at most 16 filters. Channels_last, filters
-//! per group a multiple of 4, channels per group a multiple of 4 (or, with `groups = 1`, padded to
-//! one by the `pad_channels` pass). Bias and activation are fused in the write.
+//! per group a multiple of 4, channels per group a multiple of 4 (other layers are packed to that
+//! by the planner, see `kernels::layout`). Bias and activation are fused in the write.
 
 use bytemuck::bytes_of;
 
@@ -11,7 +11,7 @@ use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::device::DeviceCaps;
 use crate::gpu::kernels::params::{igemm_uniform, IgemmUniform};
-use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout, WeightPrep};
+use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout};
 use crate::gpu::program::{BindingShape, ElementType, Variant};
 
 mod gather;
@@ -41,22 +41,15 @@ pub static WIDE: Wide = Wide;
 /// See [`WIDE`].
 pub static NARROW: Narrow = Narrow;
 
-/// The layout shared by both: channels_last, filters per group in vec4s, channels per group in
-/// vec4s or padded to them (one group only).
-fn fits_vec4_layout(g: &Conv2dGeometry, caps: &DeviceCaps) -> bool {
-    caps.subgroup8
-        && g.data_format == DataFormat::ChannelsLast
+/// The layout of the vec4 GEMMs: channels_last, channels and filters per group in vec4s.
+pub(crate) fn vec4_layout(g: &Conv2dGeometry) -> bool {
+    g.data_format == DataFormat::ChannelsLast
         && g.filters_per_group().is_multiple_of(4)
-        && (g.cin_per_group().is_multiple_of(4) || g.groups == 1)
+        && g.cin_per_group().is_multiple_of(4)
 }
 
-/// Channels padded to a multiple of 4 when the group's are not.
-pub(crate) fn channel_prep(g: &Conv2dGeometry) -> WeightPrep {
-    if g.cin_per_group().is_multiple_of(4) {
-        WeightPrep::Hwio
-    } else {
-        WeightPrep::HwioChannelsPadded4
-    }
+fn fits_vec4_layout(g: &Conv2dGeometry, caps: &DeviceCaps) -> bool {
+    caps.subgroup8 && vec4_layout(g)
 }
 
 /// Workgroups of `pixels_per_tile` output pixels × `col_tiles` column tiles per group.
@@ -77,8 +70,7 @@ pub(crate) fn gemm_uniform(
     tiles: Option<u64>,
 ) -> Result<Vec<u8>> {
     let tiles = tiles.ok_or(Error::SizeOverflow("workgroups"))?;
-    let in_c = channel_prep(g).input_channels(g);
-    Ok(bytes_of(&igemm_uniform(g, chunk, epilogue, in_c, col_tiles, tiles)?).to_vec())
+    Ok(bytes_of(&igemm_uniform(g, chunk, epilogue, g.in_c, col_tiles, tiles)?).to_vec())
 }
 
 fn wide_col_tiles(g: &Conv2dGeometry, cols: u32) -> u64 {
@@ -136,10 +128,6 @@ impl Algorithm for Wide {
     fn variant_for(&self, g: &Conv2dGeometry) -> Variant {
         let cols = (g.filters_per_group() / 4).div_ceil(8).clamp(1, 4) as u32;
         Variant::of(&[WIDE_ROWS, cols])
-    }
-
-    fn weight_prep(&self, g: &Conv2dGeometry) -> WeightPrep {
-        channel_prep(g)
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -202,10 +190,6 @@ impl Algorithm for Narrow {
 
     fn variant_for(&self, g: &Conv2dGeometry) -> Variant {
         Variant::of(&[NARROW_LANE_ROWS, (g.filters_per_group() / 4) as u32])
-    }
-
-    fn weight_prep(&self, g: &Conv2dGeometry) -> WeightPrep {
-        channel_prep(g)
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {

@@ -1,14 +1,14 @@
 //! The implicit GEMM with workgroup-memory tiles (`igemm_tiled.wgsl`), the structure that is fast
 //! on hardware GPUs: an 8x8 workgroup owns 32 pixels × 32 filters and stages the gathered input
-//! and weight tiles of each K step of 32 in 8 KiB of workgroup memory. Same layouts as the
-//! subgroup GEMMs (channels padded by a pass for RGB stems).
+//! and weight tiles of each K step of 32 in 8 KiB of workgroup memory. Same layout as the
+//! subgroup GEMMs.
 
-use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
+use crate::conv::{Chunk, Conv2dGeometry};
 use crate::error::Result;
 use crate::gpu::device::DeviceCaps;
-use crate::gpu::kernels::igemm_subgroup::{channel_prep, gemm_tiles, gemm_uniform};
+use crate::gpu::kernels::igemm_subgroup::{gemm_tiles, gemm_uniform, vec4_layout};
 use crate::gpu::kernels::params::IgemmUniform;
-use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout, WeightPrep};
+use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout};
 use crate::gpu::program::{BindingShape, ElementType, Variant};
 
 /// The registry id.
@@ -51,22 +51,14 @@ impl Algorithm for IgemmTiled {
         Family::WorkgroupTiles
     }
 
-    /// Groups that fill at least half its 32 columns; narrower ones waste the tile.
+    /// Any vec4 layout: a group of fewer than 32 filters leaves part of the tile's columns idle,
+    /// which still beats the direct kernel's one output per lane and scalar loads.
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, _element: ElementType) -> bool {
-        let f_g = g.filters_per_group();
-        caps.holds_workgroup(8, 8, WORKGROUP_BYTES)
-            && g.data_format == DataFormat::ChannelsLast
-            && f_g.is_multiple_of(4)
-            && f_g >= 16
-            && (g.cin_per_group().is_multiple_of(4) || g.groups == 1)
+        caps.holds_workgroup(8, 8, WORKGROUP_BYTES) && vec4_layout(g)
     }
 
     fn variant_for(&self, _g: &Conv2dGeometry) -> Variant {
         Variant::NONE
-    }
-
-    fn weight_prep(&self, g: &Conv2dGeometry) -> WeightPrep {
-        channel_prep(g)
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {

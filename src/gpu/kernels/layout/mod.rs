@@ -1,0 +1,277 @@
+//! Packing a layer for the vec4 kernels, so every layer runs on one: channels_first input and
+//! output, channel and filter counts that are not multiples of 4 (per group), depthwise layers with
+//! any channel count and with depth multipliers. A `pack_input` pass turns a chunk's input into
+//! channels_last vec4 pixels, the conv runs on the packed geometry with a kernel (and bias)
+//! packed to match, and an `unpack_output` pass writes the layer's own layout, padding dropped.
+#![allow(missing_docs)] // the uniforms' fields mirror the WGSL structs one to one
+
+use bytemuck::bytes_of;
+
+use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
+use crate::error::{Error, Result};
+use crate::gpu::kernels::params::to_u32;
+use crate::gpu::kernels::{Program, UniformLayout, WORKGROUP};
+use crate::gpu::program::{BindingShape, Variant};
+
+/// How a layer is packed for the vec4 kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Packing {
+    /// Each group's channels padded to `cin_g` and filters to `f_g` (both multiples of 4).
+    Grouped {
+        /// Packed channels per group.
+        cin_g: usize,
+        /// Packed filters per group.
+        f_g: usize,
+    },
+    /// A depthwise layer with `mult` filters per channel: each channel repeated `mult` times, then
+    /// zero channels up to `channels` (a multiple of 4); the packed layer is depthwise with one filter each.
+    Depthwise {
+        /// Filters per input channel (Keras: `filters / groups` with `groups = Cin`).
+        mult: usize,
+        /// Packed channels (= packed filters).
+        channels: usize,
+    },
+}
+
+fn ceil4(v: usize) -> usize {
+    v.div_ceil(4) * 4
+}
+
+impl Packing {
+    /// How `g` must be packed, or `None` when the vec4 kernels read it as it is (channels_last,
+    /// channels and filters per group multiples of 4, or a depthwise layer over vec4s of channels).
+    pub fn for_geometry(g: &Conv2dGeometry) -> Option<Self> {
+        let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
+        let last = g.data_format == DataFormat::ChannelsLast;
+        if cin_g == 1 && g.groups > 1 {
+            let fits = last && f_g == 1 && g.in_c.is_multiple_of(4);
+            return (!fits).then_some(Self::Depthwise {
+                mult: f_g,
+                channels: ceil4(g.filters),
+            });
+        }
+        let fits = last && cin_g.is_multiple_of(4) && f_g.is_multiple_of(4);
+        (!fits).then_some(Self::Grouped {
+            cin_g: ceil4(cin_g),
+            f_g: ceil4(f_g),
+        })
+    }
+
+    /// The geometry the conv kernel runs: channels_last, the packed counts.
+    pub fn geometry(self, g: &Conv2dGeometry) -> Conv2dGeometry {
+        let mut p = *g;
+        p.data_format = DataFormat::ChannelsLast;
+        match self {
+            Self::Grouped { cin_g, f_g } => {
+                p.in_c = cin_g * g.groups;
+                p.filters = f_g * g.groups;
+            }
+            Self::Depthwise { channels, .. } => {
+                (p.in_c, p.filters, p.groups) = (channels, channels, channels);
+            }
+        }
+        p
+    }
+
+    /// The HWIO `kernel` of `[kh, kw, cin_g, filters]` (with `groups`) packed to match.
+    pub fn kernel(self, kernel: &[f32], [kh, kw, cin, f]: [usize; 4], groups: usize) -> Vec<f32> {
+        match self {
+            Self::Depthwise { channels, .. } => {
+                let mut out = vec![0.0; kh * kw * channels];
+                for tap in 0..kh * kw {
+                    out[tap * channels..tap * channels + f].copy_from_slice(&kernel[tap * f..(tap + 1) * f]);
+                }
+                out
+            }
+            Self::Grouped { cin_g, f_g } => {
+                let (fg_in, fp) = (f / groups, f_g * groups);
+                let mut out = vec![0.0; kh * kw * cin_g * fp];
+                for tap in 0..kh * kw {
+                    for c in 0..cin {
+                        for g in 0..groups {
+                            let src = (tap * cin + c) * f + g * fg_in;
+                            let dst = (tap * cin_g + c) * fp + g * f_g;
+                            out[dst..dst + fg_in].copy_from_slice(&kernel[src..src + fg_in]);
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The bias of `filters` packed to match (padding filters get 0).
+    pub fn bias(self, bias: &[f32], groups: usize) -> Vec<f32> {
+        match self {
+            Self::Depthwise { channels, .. } => {
+                let mut out = vec![0.0; channels];
+                out[..bias.len()].copy_from_slice(bias);
+                out
+            }
+            Self::Grouped { f_g, .. } => {
+                let fg_in = bias.len() / groups;
+                let mut out = vec![0.0; f_g * groups];
+                for g in 0..groups {
+                    out[g * f_g..g * f_g + fg_in].copy_from_slice(&bias[g * fg_in..(g + 1) * fg_in]);
+                }
+                out
+            }
+        }
+    }
+
+    /// The pack pass for `chunk`: uniform bytes, workgroups, packed elements.
+    ///
+    /// # Errors
+    /// [`Error::SizeOverflow`] when a count does not fit the uniform.
+    pub fn pack_step(self, g: &Conv2dGeometry, chunk: &Chunk) -> Result<(Vec<u8>, u64, usize)> {
+        let packed = self.geometry(g);
+        let hw = chunk.in_rows * g.in_w;
+        let pixels = chunk.batch_len * hw;
+        let c4 = packed.in_c / 4;
+        let (cin_g, cp, mult) = match self {
+            Self::Grouped { cin_g, .. } => (g.cin_per_group(), cin_g, 0),
+            Self::Depthwise { mult, .. } => (1, 1, mult),
+        };
+        let u = PackUniform {
+            pixels: to_u32(pixels, "pixels")?,
+            in_c: to_u32(g.in_c, "channels")?,
+            c4: to_u32(c4, "packed channels")?,
+            hw: to_u32(hw, "pixels per image")?,
+            channels_first: u32::from(g.data_format == DataFormat::ChannelsFirst),
+            cin_g: to_u32(cin_g, "channels per group")?,
+            cp: to_u32(cp, "packed channels per group")?,
+            mult: to_u32(mult, "depth multiplier")?,
+        };
+        let vec4s = pixels.checked_mul(c4).ok_or(Error::SizeOverflow("packed input"))?;
+        to_u32(vec4s, "packed input")?;
+        Ok((
+            bytes_of(&u).to_vec(),
+            (vec4s as u64).div_ceil(WORKGROUP as u64),
+            vec4s * 4,
+        ))
+    }
+
+    /// The unpack pass for `chunk`: uniform bytes, workgroups, output elements.
+    ///
+    /// # Errors
+    /// [`Error::SizeOverflow`] when a count does not fit the uniform.
+    pub fn unpack_step(self, g: &Conv2dGeometry, chunk: &Chunk) -> Result<(Vec<u8>, u64, usize)> {
+        let packed = self.geometry(g);
+        let hw = chunk.out_rows * g.out_w;
+        let pixels = chunk.batch_len * hw;
+        let (f_g, fgp) = match self {
+            Self::Grouped { f_g, .. } => (g.filters_per_group(), f_g),
+            Self::Depthwise { channels, .. } => (g.filters, channels),
+        };
+        let total = pixels.checked_mul(g.filters).ok_or(Error::SizeOverflow("output"))?;
+        let u = UnpackUniform {
+            pixels: to_u32(pixels, "pixels")?,
+            filters: to_u32(g.filters, "filters")?,
+            fp: to_u32(packed.filters, "packed filters")?,
+            hw: to_u32(hw, "pixels per image")?,
+            channels_first: u32::from(g.data_format == DataFormat::ChannelsFirst),
+            f_g: to_u32(f_g, "filters per group")?,
+            fgp: to_u32(fgp, "packed filters per group")?,
+            total: to_u32(total, "output")?,
+        };
+        Ok((bytes_of(&u).to_vec(), (total as u64).div_ceil(WORKGROUP as u64), total))
+    }
+
+    /// A few words for logs (`channels_first, 3 -> 4 channels`).
+    pub fn describe(self, g: &Conv2dGeometry) -> String {
+        let packed = self.geometry(g);
+        let mut parts = Vec::new();
+        if g.data_format == DataFormat::ChannelsFirst {
+            parts.push("NCHW<->NHWC".to_string());
+        }
+        if packed.in_c != g.in_c {
+            parts.push(format!("channels {}->{}", g.in_c, packed.in_c));
+        }
+        if packed.filters != g.filters {
+            parts.push(format!("filters {}->{}", g.filters, packed.filters));
+        }
+        format!("packed ({}) + ", parts.join(", "))
+    }
+}
+
+/// The pack pass's shape. Mirrors `PackParams` in `pack_input.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct PackUniform {
+    pub pixels: u32,
+    pub in_c: u32,
+    pub c4: u32,
+    pub hw: u32,
+    pub channels_first: u32,
+    pub cin_g: u32,
+    pub cp: u32,
+    pub mult: u32,
+}
+
+/// The unpack pass's shape. Mirrors `UnpackParams` in `unpack_output.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct UnpackUniform {
+    pub pixels: u32,
+    pub filters: u32,
+    pub fp: u32,
+    pub hw: u32,
+    pub channels_first: u32,
+    pub f_g: u32,
+    pub fgp: u32,
+    pub total: u32,
+}
+
+/// The pack pass.
+pub struct PackInput;
+/// The unpack pass.
+pub struct UnpackOutput;
+
+/// The instances the executor runs.
+pub static PACK_INPUT: PackInput = PackInput;
+/// See [`PACK_INPUT`].
+pub static UNPACK_OUTPUT: UnpackOutput = UnpackOutput;
+
+impl Program for PackInput {
+    fn name(&self) -> &'static str {
+        "pack_input"
+    }
+
+    fn body(&self, _variant: &Variant) -> String {
+        include_str!("pack_input.wgsl").to_string()
+    }
+
+    fn binding_shape(&self) -> BindingShape {
+        BindingShape::Pass
+    }
+
+    fn uniform_layout(&self) -> UniformLayout {
+        crate::uniform_layout!(
+            PackUniform,
+            "PackParams",
+            [pixels, in_c, c4, hw, channels_first, cin_g, cp, mult]
+        )
+    }
+}
+
+impl Program for UnpackOutput {
+    fn name(&self) -> &'static str {
+        "unpack_output"
+    }
+
+    fn body(&self, _variant: &Variant) -> String {
+        include_str!("unpack_output.wgsl").to_string()
+    }
+
+    fn binding_shape(&self) -> BindingShape {
+        BindingShape::Pass
+    }
+
+    fn uniform_layout(&self) -> UniformLayout {
+        crate::uniform_layout!(
+            UnpackUniform,
+            "UnpackParams",
+            [pixels, filters, fp, hw, channels_first, f_g, fgp, total]
+        )
+    }
+}

@@ -1,0 +1,54 @@
+// Packs a chunk's input for the vec4 kernels: from channels_last or channels_first, `in_c`
+// channels, to channels_last pixels of `c4` vec4s, each group's channels padded with zeros to a
+// whole number of vec4s (`cp` per group), or for a depthwise layer with `mult` filters per
+// channel each channel repeated `mult` times (then padded at the end). One invocation writes one
+// packed vec4. Prepended with the shared WGSL (see program/wgsl.rs).
+
+// Kept in sync with `PackUniform` in src/gpu/kernels/layout/mod.rs.
+struct PackParams {
+    pixels: u32, in_c: u32, c4: u32, hw: u32,
+    channels_first: u32, cin_g: u32, cp: u32, mult: u32,
+}
+
+const WORKGROUP: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> q: PackParams;
+@group(0) @binding(1) var<storage, read> src: array<Elem>;
+@group(0) @binding(2) var<storage, read_write> dst: array<Elem4>;
+
+// Packed channel `j` of `pixel`: the input channel it holds, or zero for padding.
+fn channel(pixel: u32, j: u32) -> f32 {
+    var c: u32;
+    if (q.mult > 0u) {
+        c = j / q.mult; // depthwise: channel j / mult, repeated mult times
+    } else {
+        let i = j % q.cp;
+        if (i >= q.cin_g) {
+            return 0.0;
+        }
+        c = (j / q.cp) * q.cin_g + i;
+    }
+    if (c >= q.in_c) {
+        return 0.0;
+    }
+    if (q.channels_first != 0u) {
+        let n = pixel / q.hw;
+        return f32(src[(n * q.in_c + c) * q.hw + pixel % q.hw]);
+    }
+    return f32(src[pixel * q.in_c + c]);
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = folded_index(wg, groups, lid, WORKGROUP);
+    if (idx >= q.pixels * q.c4) {
+        return;
+    }
+    let pixel = idx / q.c4;
+    let j = (idx % q.c4) * 4u;
+    dst[idx] = Elem4(vec4<f32>(channel(pixel, j), channel(pixel, j + 1u), channel(pixel, j + 2u), channel(pixel, j + 3u)));
+}

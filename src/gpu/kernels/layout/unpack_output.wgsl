@@ -1,0 +1,41 @@
+// Unpacks a vec4 kernel's channels_last output (`fp` packed filters per pixel, each group's
+// filters padded to `fgp`) into the layer's layout (channels_last or channels_first, `filters`
+// filters), dropping the padding. One invocation writes one output value, in output order, so
+// the writes are contiguous in either layout. Prepended with the shared WGSL (see program/wgsl.rs).
+
+// Kept in sync with `UnpackUniform` in src/gpu/kernels/layout/mod.rs.
+struct UnpackParams {
+    pixels: u32, filters: u32, fp: u32, hw: u32,
+    channels_first: u32, f_g: u32, fgp: u32, total: u32,
+}
+
+const WORKGROUP: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> q: UnpackParams;
+@group(0) @binding(1) var<storage, read> src: array<Elem>;
+@group(0) @binding(2) var<storage, read_write> dst: array<Elem>;
+
+@compute @workgroup_size(WORKGROUP)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = folded_index(wg, groups, lid, WORKGROUP);
+    if (idx >= q.total) {
+        return;
+    }
+    var pixel: u32;
+    var f: u32;
+    if (q.channels_first != 0u) {
+        let plane = q.filters * q.hw;
+        let rest = idx % plane;
+        pixel = (idx / plane) * q.hw + rest % q.hw;
+        f = rest / q.hw;
+    } else {
+        pixel = idx / q.filters;
+        f = idx % q.filters;
+    }
+    let packed = (f / q.f_g) * q.fgp + f % q.f_g;
+    dst[idx] = src[pixel * q.fp + packed];
+}
