@@ -48,7 +48,9 @@ pub(crate) fn uniform_bytes(ctx: &GpuContext, label: &str, bytes: &[u8]) -> Resu
 /// the pool has none.
 pub(crate) fn acquire(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Result<PooledBuffer> {
     injected_oom(ctx, label)?;
-    let size = bytes.max(4).next_multiple_of(4);
+    // Whole vec4s: the passes read tensors as `array<vec4>`, and a partial trailing vec4 would be
+    // out of bounds (clamped) there.
+    let size = bytes.max(16).next_multiple_of(16);
     if let Some((id, buffer)) = ctx.pool.take(size, usage) {
         return Ok(PooledBuffer::new(id, buffer, ctx.pool.clone()));
     }

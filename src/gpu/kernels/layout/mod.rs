@@ -10,7 +10,7 @@ use bytemuck::bytes_of;
 use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::params::to_u32;
-use crate::gpu::kernels::{Program, UniformLayout, WORKGROUP};
+use crate::gpu::kernels::{Program, UniformLayout};
 use crate::gpu::program::{BindingShape, Variant};
 
 /// How a layer is packed for the vec4 kernels.
@@ -32,6 +32,10 @@ pub enum Packing {
         channels: usize,
     },
 }
+
+/// Invocations per workgroup of both passes (`WORKGROUP` in their WGSL): llvmpipe pays a fixed cost
+/// per workgroup, and these passes do little work per invocation.
+pub const PASS_WORKGROUP: u32 = 256;
 
 fn ceil4(v: usize) -> usize {
     v.div_ceil(4) * 4
@@ -132,21 +136,29 @@ impl Packing {
             Self::Grouped { cin_g, .. } => (g.cin_per_group(), cin_g, 0),
             Self::Depthwise { mult, .. } => (1, 1, mult),
         };
+        let channels_first = g.data_format == DataFormat::ChannelsFirst;
+        // 4 pixels x 4 channels per invocation along channels_first planes of whole vec4s.
+        let fast = channels_first && hw.is_multiple_of(4);
         let u = PackUniform {
             pixels: to_u32(pixels, "pixels")?,
             in_c: to_u32(g.in_c, "channels")?,
             c4: to_u32(c4, "packed channels")?,
             hw: to_u32(hw, "pixels per image")?,
-            channels_first: u32::from(g.data_format == DataFormat::ChannelsFirst),
+            channels_first: u32::from(channels_first),
             cin_g: to_u32(cin_g, "channels per group")?,
             cp: to_u32(cp, "packed channels per group")?,
             mult: to_u32(mult, "depth multiplier")?,
+            fast: u32::from(fast),
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
         };
         let vec4s = pixels.checked_mul(c4).ok_or(Error::SizeOverflow("packed input"))?;
         to_u32(vec4s, "packed input")?;
+        let invocations = if fast { vec4s / 4 } else { vec4s } as u64;
         Ok((
             bytes_of(&u).to_vec(),
-            (vec4s as u64).div_ceil(WORKGROUP as u64),
+            invocations.div_ceil(PASS_WORKGROUP as u64),
             vec4s * 4,
         ))
     }
@@ -164,6 +176,10 @@ impl Packing {
             Self::Depthwise { channels, .. } => (g.filters, channels),
         };
         let total = pixels.checked_mul(g.filters).ok_or(Error::SizeOverflow("output"))?;
+        let channels_first = g.data_format == DataFormat::ChannelsFirst;
+        // 4 pixels x 4 filters per invocation when every 4 filters are 4 consecutive packed ones.
+        let contiguous = matches!(self, Self::Depthwise { .. }) || f_g.is_multiple_of(4);
+        let fast = channels_first && hw.is_multiple_of(4) && contiguous;
         let u = UnpackUniform {
             pixels: to_u32(pixels, "pixels")?,
             filters: to_u32(g.filters, "filters")?,
@@ -173,8 +189,21 @@ impl Packing {
             f_g: to_u32(f_g, "filters per group")?,
             fgp: to_u32(fgp, "packed filters per group")?,
             total: to_u32(total, "output")?,
+            fast: u32::from(fast),
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
         };
-        Ok((bytes_of(&u).to_vec(), (total as u64).div_ceil(WORKGROUP as u64), total))
+        let invocations = if fast {
+            (pixels / 4) as u64 * (g.filters as u64).div_ceil(4)
+        } else {
+            total as u64
+        };
+        Ok((
+            bytes_of(&u).to_vec(),
+            invocations.div_ceil(PASS_WORKGROUP as u64),
+            total,
+        ))
     }
 
     /// A few words for logs (`channels_first, 3 -> 4 channels`).
@@ -206,6 +235,10 @@ pub struct PackUniform {
     pub cin_g: u32,
     pub cp: u32,
     pub mult: u32,
+    pub fast: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 /// The unpack pass's shape. Mirrors `UnpackParams` in `unpack_output.wgsl`.
@@ -220,6 +253,10 @@ pub struct UnpackUniform {
     pub f_g: u32,
     pub fgp: u32,
     pub total: u32,
+    pub fast: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 /// The pack pass.
@@ -249,7 +286,20 @@ impl Program for PackInput {
         crate::uniform_layout!(
             PackUniform,
             "PackParams",
-            [pixels, in_c, c4, hw, channels_first, cin_g, cp, mult]
+            [
+                pixels,
+                in_c,
+                c4,
+                hw,
+                channels_first,
+                cin_g,
+                cp,
+                mult,
+                fast,
+                _pad0,
+                _pad1,
+                _pad2
+            ]
         )
     }
 }
@@ -271,7 +321,20 @@ impl Program for UnpackOutput {
         crate::uniform_layout!(
             UnpackUniform,
             "UnpackParams",
-            [pixels, filters, fp, hw, channels_first, f_g, fgp, total]
+            [
+                pixels,
+                filters,
+                fp,
+                hw,
+                channels_first,
+                f_g,
+                fgp,
+                total,
+                fast,
+                _pad0,
+                _pad1,
+                _pad2
+            ]
         )
     }
 }

@@ -5,6 +5,9 @@
 //!  [--device gpu|cpu] [--only NAME,...] [--runs N] [--family auto|subgroup|tiles|direct]`
 //!
 //! `--family` forces a kernel family (the default picks by adapter), to compare them on one machine.
+//! `--network bench/networks/resnet50_last.json` runs a network's Conv2D layers instead.
+
+mod network;
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +60,7 @@ fn shapes(path: &str) -> Result<Vec<Shape>> {
 }
 
 /// Uniform(-1, 1) from a fixed seed: benchmarks run on random data, never zeros.
-fn random(len: usize, seed: u64) -> Vec<f32> {
+pub(crate) fn random(len: usize, seed: u64) -> Vec<f32> {
     let mut s = seed;
     (0..len)
         .map(|_| {
@@ -137,6 +140,9 @@ struct Cli {
     /// The kernel family.
     #[arg(long, value_enum, default_value_t = FamilyArg::Auto)]
     family: FamilyArg,
+    /// A network's layer list (bench/networks/*.json): its Conv2D layers one by one, input resident.
+    #[arg(long)]
+    network: Option<String>,
 }
 
 fn main() -> Result<()> {
@@ -145,7 +151,13 @@ fn main() -> Result<()> {
         .filter_level(log::LevelFilter::Info)
         .parse_env("RUST_LOG")
         .init();
-    let (shapes_path, out, device_name, only, runs) = (cli.shapes, cli.out, cli.device, cli.only, cli.runs);
+    let (shapes_path, out, device_name, only, runs) = (
+        cli.shapes.clone(),
+        cli.out.clone(),
+        cli.device.clone(),
+        cli.only.clone(),
+        cli.runs,
+    );
     let family = match cli.family {
         FamilyArg::Auto => KernelFamily::Auto,
         FamilyArg::Subgroup => KernelFamily::SubgroupBroadcast,
@@ -160,6 +172,14 @@ fn main() -> Result<()> {
         "cpu" => Device::cpu(),
         other => bail!("--device must be gpu or cpu; received {other:?}"),
     };
+    if let Some(path) = &cli.network {
+        let doc = network::run(path, &device, runs.min(5))?;
+        if let Some(out) = out {
+            std::fs::write(&out, serde_json::to_string_pretty(&doc)?).with_context(|| format!("cannot write {out}"))?;
+            println!("wrote {out}");
+        }
+        return Ok(());
+    }
     println!("device: {}", device.describe());
     println!(
         "{:<14} {:>7} {:>10} {:>10} {:>9} {:>10}  kernel",
