@@ -129,6 +129,8 @@ fn main() {
     let shapes = load_shapes(&shapes_path);
     let min_runs: usize = std::env::var("BENCH_MIN_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
     let min_secs: f64 = std::env::var("BENCH_MIN_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0);
+    // Network layer lists have hundreds of layers: BENCH_MIN_WARM_SECS shortens the warm-up.
+    let warm_secs: f64 = std::env::var("BENCH_MIN_WARM_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
 
     // lavapipe reports itself as a CPU adapter; BURN_PEER_DEVICE=default lets wgpu pick.
     let kind = match std::env::var("BURN_PEER_DEVICE").as_deref() {
@@ -231,7 +233,7 @@ fn main() {
         let mut y = run();
         warm += 1;
         let first_ms = tw.elapsed().as_secs_f64() * 1e3;
-        while warm < 3 || tw.elapsed() < Duration::from_secs(1) {
+        while warm < 3 || tw.elapsed() < Duration::from_secs_f64(warm_secs) {
             y = run();
             warm += 1;
         }

@@ -288,7 +288,13 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
 
 /// The passes the executor runs around an algorithm.
 pub fn passes() -> &'static [&'static dyn Program] {
-    static PASSES: &[&dyn Program] = &[&layout::PACK_INPUT, &layout::UNPACK_OUTPUT, &last_axis::LAST_AXIS];
+    static PASSES: &[&dyn Program] = &[
+        &layout::PACK_INPUT,
+        &layout::PACK_PLANES,
+        &layout::UNPACK_OUTPUT,
+        &layout::UNPACK_PLANES,
+        &last_axis::LAST_AXIS,
+    ];
     PASSES
 }
 

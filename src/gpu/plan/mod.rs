@@ -205,7 +205,7 @@ struct ChunkContext<'a> {
 }
 
 impl ChunkContext<'_> {
-    fn pass(&self, program: &dyn Program, (uniform, groups, len): (Vec<u8>, u64, usize)) -> Result<Step> {
+    fn pass(&self, (program, uniform, groups, len): layout::PassStep) -> Result<Step> {
         step(
             self.caps,
             program.key(Variant::NONE, self.element),
@@ -218,7 +218,7 @@ impl ChunkContext<'_> {
     fn chunk_plan(&self, chunk: &Chunk) -> Result<ChunkPlan> {
         let (g, cg, algorithm, variant) = (self.g, self.cg, self.algorithm, &self.variant);
         let pack = match self.packing {
-            Some(p) => Some(self.pass(&layout::PACK_INPUT, p.pack_step(g, chunk)?)?),
+            Some(p) => Some(self.pass(p.pack_step(g, chunk)?)?),
             None => None,
         };
         let conv = step(
@@ -230,8 +230,8 @@ impl ChunkContext<'_> {
                 .ok_or(Error::SizeOverflow("workgroups"))?,
             chunk.batch_len * chunk.out_rows * cg.out_w * cg.filters,
         )?;
-        let unpack = match self.packing {
-            Some(p) => Some(self.pass(&layout::UNPACK_OUTPUT, p.unpack_step(g, chunk)?)?),
+        let unpack = match self.packing.filter(|p| !p.output_is_layer_output(g)) {
+            Some(p) => Some(self.pass(p.unpack_step(g, chunk)?)?),
             None => None,
         };
         let out_len = chunk.batch_len * chunk.out_rows * g.out_w * g.filters;
@@ -245,7 +245,7 @@ impl ChunkContext<'_> {
             let activation = self.epilogue.activation;
             let final_len = lanes * activation.output_shape([1, 1, 1, len])[3];
             let (uniform, groups) = kernels::last_axis::step(lanes, len, activation_id(activation))?;
-            Some(self.pass(&kernels::last_axis::LAST_AXIS, (uniform, groups, final_len))?)
+            Some(self.pass((&kernels::last_axis::LAST_AXIS, uniform, groups, final_len))?)
         } else {
             None
         };

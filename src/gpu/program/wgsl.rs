@@ -8,11 +8,12 @@ const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
 const CONV_PARAMS: &str = include_str!("../../../shaders/conv_params.wgsl");
 const IGEMM_PARAMS: &str = include_str!("../../../shaders/igemm_params.wgsl");
+const LAYOUT_PARAMS: &str = include_str!("../../../shaders/layout_params.wgsl");
 
 /// The full module of a program whose own WGSL is `body`, for `element`.
 pub fn assemble(element: ElementType, body: &str) -> String {
     format!(
-        "{}\n{COMMON}\n{CONV_PARAMS}\n{IGEMM_PARAMS}\n{ACTIVATION}\n{body}",
+        "{}\n{COMMON}\n{CONV_PARAMS}\n{IGEMM_PARAMS}\n{LAYOUT_PARAMS}\n{ACTIVATION}\n{body}",
         element.wgsl_header()
     )
 }

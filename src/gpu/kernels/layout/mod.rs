@@ -10,7 +10,7 @@ use bytemuck::bytes_of;
 use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::params::to_u32;
-use crate::gpu::kernels::{Program, UniformLayout};
+use crate::gpu::kernels::{Program, UniformLayout, WORKGROUP};
 use crate::gpu::program::{BindingShape, Variant};
 
 /// How a layer is packed for the vec4 kernels.
@@ -33,9 +33,12 @@ pub enum Packing {
     },
 }
 
-/// Invocations per workgroup of both passes (`WORKGROUP` in their WGSL): llvmpipe pays a fixed cost
-/// per workgroup, and these passes do little work per invocation.
-pub const PASS_WORKGROUP: u32 = 256;
+/// Invocations per workgroup of the plane passes (`WORKGROUP` in their WGSL); the scalar passes
+/// use the crate's usual 64.
+pub const PLANES_WORKGROUP: u32 = 256;
+
+/// One pass of a packed layer: its program, uniform bytes, workgroups and output elements.
+pub type PassStep = (&'static dyn Program, Vec<u8>, u64, usize);
 
 fn ceil4(v: usize) -> usize {
     v.div_ceil(4) * 4
@@ -123,11 +126,17 @@ impl Packing {
         }
     }
 
-    /// The pack pass for `chunk`: uniform bytes, workgroups, packed elements.
+    /// True when the packed output is already the layer's output (channels_last, no filter
+    /// padding), so no unpack pass is needed.
+    pub fn output_is_layer_output(self, g: &Conv2dGeometry) -> bool {
+        g.data_format == DataFormat::ChannelsLast && self.geometry(g).filters == g.filters
+    }
+
+    /// The pack pass for `chunk`: its program, uniform bytes, workgroups, packed elements.
     ///
     /// # Errors
     /// [`Error::SizeOverflow`] when a count does not fit the uniform.
-    pub fn pack_step(self, g: &Conv2dGeometry, chunk: &Chunk) -> Result<(Vec<u8>, u64, usize)> {
+    pub fn pack_step(self, g: &Conv2dGeometry, chunk: &Chunk) -> Result<PassStep> {
         let packed = self.geometry(g);
         let hw = chunk.in_rows * g.in_w;
         let pixels = chunk.batch_len * hw;
@@ -155,19 +164,19 @@ impl Packing {
         };
         let vec4s = pixels.checked_mul(c4).ok_or(Error::SizeOverflow("packed input"))?;
         to_u32(vec4s, "packed input")?;
-        let invocations = if fast { vec4s / 4 } else { vec4s } as u64;
-        Ok((
-            bytes_of(&u).to_vec(),
-            invocations.div_ceil(PASS_WORKGROUP as u64),
-            vec4s * 4,
-        ))
+        let (program, groups): (&'static dyn Program, u64) = if fast {
+            (&PACK_PLANES, (vec4s as u64 / 4).div_ceil(PLANES_WORKGROUP as u64))
+        } else {
+            (&PACK_INPUT, (vec4s as u64).div_ceil(WORKGROUP as u64))
+        };
+        Ok((program, bytes_of(&u).to_vec(), groups, vec4s * 4))
     }
 
-    /// The unpack pass for `chunk`: uniform bytes, workgroups, output elements.
+    /// The unpack pass for `chunk`: its program, uniform bytes, workgroups, output elements.
     ///
     /// # Errors
     /// [`Error::SizeOverflow`] when a count does not fit the uniform.
-    pub fn unpack_step(self, g: &Conv2dGeometry, chunk: &Chunk) -> Result<(Vec<u8>, u64, usize)> {
+    pub fn unpack_step(self, g: &Conv2dGeometry, chunk: &Chunk) -> Result<PassStep> {
         let packed = self.geometry(g);
         let hw = chunk.out_rows * g.out_w;
         let pixels = chunk.batch_len * hw;
@@ -194,16 +203,13 @@ impl Packing {
             _pad1: 0,
             _pad2: 0,
         };
-        let invocations = if fast {
-            (pixels / 4) as u64 * (g.filters as u64).div_ceil(4)
+        let (program, groups): (&'static dyn Program, u64) = if fast {
+            let invocations = (pixels / 4) as u64 * (g.filters as u64).div_ceil(4);
+            (&UNPACK_PLANES, invocations.div_ceil(PLANES_WORKGROUP as u64))
         } else {
-            total as u64
+            (&UNPACK_OUTPUT, (total as u64).div_ceil(WORKGROUP as u64))
         };
-        Ok((
-            bytes_of(&u).to_vec(),
-            invocations.div_ceil(PASS_WORKGROUP as u64),
-            total,
-        ))
+        Ok((program, bytes_of(&u).to_vec(), groups, total))
     }
 
     /// A few words for logs (`channels_first, 3 -> 4 channels`).
@@ -259,58 +265,87 @@ pub struct UnpackUniform {
     pub _pad2: u32,
 }
 
-/// The pack pass.
-pub struct PackInput;
-/// The unpack pass.
-pub struct UnpackOutput;
-
-/// The instances the executor runs.
-pub static PACK_INPUT: PackInput = PackInput;
-/// See [`PACK_INPUT`].
-pub static UNPACK_OUTPUT: UnpackOutput = UnpackOutput;
-
-impl Program for PackInput {
-    fn name(&self) -> &'static str {
-        "pack_input"
-    }
-
-    fn body(&self, _variant: &Variant) -> String {
-        include_str!("pack_input.wgsl").to_string()
-    }
-
-    fn binding_shape(&self) -> BindingShape {
-        BindingShape::Pass
-    }
-
-    fn uniform_layout(&self) -> UniformLayout {
-        crate::uniform_layout!(
-            PackUniform,
-            "PackParams",
-            [
-                pixels,
-                in_c,
-                c4,
-                hw,
-                channels_first,
-                cin_g,
-                cp,
-                mult,
-                fast,
-                _pad0,
-                _pad1,
-                _pad2
-            ]
-        )
-    }
+/// A layout pass: its name, its WGSL and its uniform.
+pub struct LayoutPass {
+    name: &'static str,
+    body: &'static str,
+    uniform: fn() -> UniformLayout,
 }
 
-impl Program for UnpackOutput {
+fn pack_layout() -> UniformLayout {
+    crate::uniform_layout!(
+        PackUniform,
+        "PackParams",
+        [
+            pixels,
+            in_c,
+            c4,
+            hw,
+            channels_first,
+            cin_g,
+            cp,
+            mult,
+            fast,
+            _pad0,
+            _pad1,
+            _pad2
+        ]
+    )
+}
+
+fn unpack_layout() -> UniformLayout {
+    crate::uniform_layout!(
+        UnpackUniform,
+        "UnpackParams",
+        [
+            pixels,
+            filters,
+            fp,
+            hw,
+            channels_first,
+            f_g,
+            fgp,
+            total,
+            fast,
+            _pad0,
+            _pad1,
+            _pad2
+        ]
+    )
+}
+
+/// Packs any layout with 4 scalar reads per packed vec4.
+pub static PACK_INPUT: LayoutPass = LayoutPass {
+    name: "pack_input",
+    body: include_str!("pack_input.wgsl"),
+    uniform: pack_layout,
+};
+/// Packs channels_first planes of whole vec4s, 4 pixels x 4 channels per invocation.
+pub static PACK_PLANES: LayoutPass = LayoutPass {
+    name: "pack_planes",
+    body: include_str!("pack_planes.wgsl"),
+    uniform: pack_layout,
+};
+/// Unpacks into any layout, one value per invocation.
+pub static UNPACK_OUTPUT: LayoutPass = LayoutPass {
+    name: "unpack_output",
+    body: include_str!("unpack_output.wgsl"),
+    uniform: unpack_layout,
+};
+/// Unpacks into channels_first planes of whole vec4s, 4 pixels x 4 filters per invocation.
+pub static UNPACK_PLANES: LayoutPass = LayoutPass {
+    name: "unpack_planes",
+    body: include_str!("unpack_planes.wgsl"),
+    uniform: unpack_layout,
+};
+
+impl Program for LayoutPass {
     fn name(&self) -> &'static str {
-        "unpack_output"
+        self.name
     }
 
     fn body(&self, _variant: &Variant) -> String {
-        include_str!("unpack_output.wgsl").to_string()
+        self.body.to_string()
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -318,23 +353,6 @@ impl Program for UnpackOutput {
     }
 
     fn uniform_layout(&self) -> UniformLayout {
-        crate::uniform_layout!(
-            UnpackUniform,
-            "UnpackParams",
-            [
-                pixels,
-                filters,
-                fp,
-                hw,
-                channels_first,
-                f_g,
-                fgp,
-                total,
-                fast,
-                _pad0,
-                _pad1,
-                _pad2
-            ]
-        )
+        (self.uniform)()
     }
 }
