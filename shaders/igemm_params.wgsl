@@ -8,5 +8,5 @@ struct IgemmParams {
     cin4: u32, fg4: u32, kernel_h: u32, kernel_w: u32,
     stride_h: u32, stride_w: u32, dil_h: u32, dil_w: u32,
     col_tiles: u32, tiles: u32, has_bias: u32, activation: u32,
-    row_origin: i32, col_origin: i32, _pad0: u32, _pad1: u32,
+    row_origin: i32, col_origin: i32, out_nchw: u32, _pad1: u32,
 }

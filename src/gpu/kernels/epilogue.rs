@@ -10,12 +10,19 @@ pub struct Epilogue {
     pub activation: Activation,
     /// The layer adds a bias.
     pub has_bias: bool,
+    /// The conv writes its output channels_first (a packed channels_first layer whose filters
+    /// need no padding, on an algorithm that writes that layout); set by the planner.
+    pub channels_first_output: bool,
 }
 
 impl Epilogue {
     /// The epilogue of a layer with `activation` and, when `has_bias`, a bias.
     pub fn new(activation: Activation, has_bias: bool) -> Self {
-        Self { activation, has_bias }
+        Self {
+            activation,
+            has_bias,
+            channels_first_output: false,
+        }
     }
 
     /// The activation id the conv kernel applies in its write step (0: none, the last-axis pass

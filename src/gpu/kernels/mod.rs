@@ -240,6 +240,11 @@ pub trait Algorithm: Program {
         false
     }
 
+    /// True when its write step can write a channels_first output ([`Epilogue::channels_first_output`]).
+    fn writes_channels_first(&self) -> bool {
+        false
+    }
+
     /// True when it can run `g` on a device with `caps` in `element` (declining is not an error).
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, element: ElementType) -> bool;
 

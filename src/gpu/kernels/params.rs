@@ -65,7 +65,8 @@ pub struct IgemmUniform {
     pub activation: u32,
     pub row_origin: i32,
     pub col_origin: i32,
-    pub _pad0: u32,
+    /// 1: write the output channels_first (the layer is; no unpack pass follows).
+    pub out_nchw: u32,
     pub _pad1: u32,
 }
 
@@ -113,7 +114,7 @@ impl IgemmUniform {
             "IgemmParams",
             [
                 m, out_h, out_w, in_h, in_w, in_c4, f4, groups, cin4, fg4, kernel_h, kernel_w, stride_h, stride_w,
-                dil_h, dil_w, col_tiles, tiles, has_bias, activation, row_origin, col_origin, _pad0, _pad1
+                dil_h, dil_w, col_tiles, tiles, has_bias, activation, row_origin, col_origin, out_nchw, _pad1
             ]
         )
     }
@@ -165,7 +166,9 @@ pub(crate) fn conv_uniform(
         f_g: to_u32(geom.filters_per_group(), "filters per group")?,
         f_tiles: u64_to_u32(f_tiles, "filter tiles")?,
         x_tiles: u64_to_u32(x_tiles, "column tiles")?,
-        channels_first: u32::from(geom.data_format == DataFormat::ChannelsFirst),
+        // The direct kernel reads and writes this layout; the blocked kernels run packed
+        // (channels_last) layers and write channels_first when the epilogue asks.
+        channels_first: u32::from(geom.data_format == DataFormat::ChannelsFirst || epilogue.channels_first_output),
         has_bias: u32::from(epilogue.has_bias),
         activation: epilogue.fused_activation(),
         total: u64_to_u32(total, "invocations")?,
@@ -209,7 +212,7 @@ pub(crate) fn igemm_uniform(
         activation: epilogue.fused_activation(),
         row_origin: row_origin(geom, chunk)?,
         col_origin: col_origin(geom)?,
-        _pad0: 0,
+        out_nchw: u32::from(epilogue.channels_first_output),
         _pad1: 0,
     })
 }

@@ -123,6 +123,12 @@ pub fn plan_with(
         )));
     }
     let variant = algorithm.variant_for(&cg);
+    // A channels_first layer whose filters need no padding: the conv writes the layer's layout.
+    let mut epilogue = epilogue;
+    epilogue.channels_first_output = packing.is_some()
+        && g.data_format == DataFormat::ChannelsFirst
+        && cg.filters == g.filters
+        && algorithm.writes_channels_first();
     // The packed geometry holds at least as many channels and filters: its limits hold for both.
     let pieces = chunks::split(&cg, caps, element, cg.in_c, |c| {
         let conv = algorithm.workgroups(&cg, &variant, c)?;
@@ -230,7 +236,8 @@ impl ChunkContext<'_> {
                 .ok_or(Error::SizeOverflow("workgroups"))?,
             chunk.batch_len * chunk.out_rows * cg.out_w * cg.filters,
         )?;
-        let unpack = match self.packing.filter(|p| !p.output_is_layer_output(g)) {
+        let written = self.epilogue.channels_first_output;
+        let unpack = match self.packing.filter(|p| !p.output_is_layer_output(g) && !written) {
             Some(p) => Some(self.pass(p.unpack_step(g, chunk)?)?),
             None => None,
         };

@@ -98,6 +98,33 @@ pub fn generate(t: Taps, grouped: bool) -> String {
         @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
 
+        // Writes the 4 channels (or a group's 4 filters) `c4` of output pixel `m`: one vec4 in a
+        // channels_last output, or 4 values `hw` apart along the planes when `channels_first`
+        // (the layer is, and no unpack pass follows).
+        fn store4(m: u32, c4: u32, v: vec4<f32>) {
+        if (p.channels_first == 0u) {
+        output[m * (p.filters / 4u) + c4] = Elem4(v);
+        return;
+        }
+        let hw = p.out_h * p.out_w;
+        let e = ((m / hw) * p.filters + c4 * 4u) * hw + m % hw;
+        output[e / 4u][e % 4u] = Elem(v.x);
+        output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
+        output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
+        output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
+        }
+
+        // What `store4` wrote.
+        fn load4(m: u32, c4: u32) -> vec4<f32> {
+        if (p.channels_first == 0u) {
+        return vec4<f32>(output[m * (p.filters / 4u) + c4]);
+        }
+        let hw = p.out_h * p.out_w;
+        let e = ((m / hw) * p.filters + c4 * 4u) * hw + m % hw;
+        return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
+        f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
+        }
+
         @compute @workgroup_size(WORKGROUP)
         fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -199,7 +226,7 @@ pub fn generate(t: Taps, grouped: bool) -> String {
         w.line(format!("let row = (n * p.out_h + oy0 + {ty}u) * p.out_w + ox0;"));
         for tx in 0..TILE_X {
             w.line(format!(
-                "if (ox0 + {tx}u < p.out_w) {{ output[(row + {tx}u) * c4n + c4] = acc{ty}_{tx} + b; }}"
+                "if (ox0 + {tx}u < p.out_w) {{ store4(row + {tx}u, c4, acc{ty}_{tx} + b); }}"
             ));
         }
         w.line("}");
@@ -210,8 +237,8 @@ pub fn generate(t: Taps, grouped: bool) -> String {
     w.line(format!("for (var tx = 0u; tx < {TILE_X}u; tx++) {{"));
     w.lines(
         "if (oy0 + ty < p.out_h && ox0 + tx < p.out_w) {
-        let at = ((n * p.out_h + oy0 + ty) * p.out_w + ox0 + tx) * c4n + c4;
-        output[at] = activate4(output[at], p.activation);
+        let m = (n * p.out_h + oy0 + ty) * p.out_w + ox0 + tx;
+        store4(m, c4, activate4(load4(m, c4), p.activation));
         }
         }
         }

@@ -106,6 +106,10 @@ impl Program for DepthwiseTiled {
 }
 
 impl Algorithm for DepthwiseTiled {
+    fn writes_channels_first(&self) -> bool {
+        true
+    }
+
     fn supports(&self, g: &Conv2dGeometry, _caps: &DeviceCaps, _element: ElementType) -> bool {
         depthwise_vec4(g) && taps(g).fits()
     }

@@ -50,6 +50,10 @@ impl Program for GroupedTiled {
 }
 
 impl Algorithm for GroupedTiled {
+    fn writes_channels_first(&self) -> bool {
+        true
+    }
+
     fn supports(&self, g: &Conv2dGeometry, _caps: &DeviceCaps, _element: ElementType) -> bool {
         let cin_g = g.cin_per_group();
         g.data_format == DataFormat::ChannelsLast

@@ -4,6 +4,37 @@
 
 use crate::gpu::program::WgslWriter;
 
+/// `store4` / `load4`: the GEMMs' output in either layout. The same two functions open
+/// `igemm_tiled.wgsl` (it is static WGSL).
+pub(crate) const STORE: &str =
+    "// Writes filter vec4 `col` of output pixel `m`: one vec4 in a channels_last output, or its 4
+// values `hw` apart along the filters' planes when the layer is channels_first (`out_nchw`), so
+// no unpack pass has to transpose it afterwards.
+fn store4(m: u32, col: u32, v: vec4<f32>) {
+    if (p.out_nchw == 0u) {
+        output[m * p.f4 + col] = Elem4(v);
+        return;
+    }
+    let hw = p.out_h * p.out_w;
+    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
+    output[e / 4u][e % 4u] = Elem(v.x);
+    output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
+    output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
+    output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
+}
+
+// What `store4` wrote.
+fn load4(m: u32, col: u32) -> vec4<f32> {
+    if (p.out_nchw == 0u) {
+        return vec4<f32>(output[m * p.f4 + col]);
+    }
+    let hw = p.out_h * p.out_w;
+    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
+    return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
+        f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
+}
+";
+
 /// Opens the kernel: bindings, entry point, and the tile index (`live` is false for the surplus
 /// workgroups of a folded dispatch).
 pub(crate) fn header(w: &mut WgslWriter) {
@@ -13,8 +44,11 @@ pub(crate) fn header(w: &mut WgslWriter) {
         @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
         @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
-
-        @compute @workgroup_size(8)
+        ",
+    );
+    w.lines(STORE);
+    w.lines(
+        "@compute @workgroup_size(8)
         fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
         // Dispatches beyond the per-dimension limit are folded into y. Surplus workgroups redo the

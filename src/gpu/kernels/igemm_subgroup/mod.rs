@@ -117,6 +117,10 @@ impl Program for Wide {
 }
 
 impl Algorithm for Wide {
+    fn writes_channels_first(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> Family {
         Family::SubgroupBroadcast
     }
@@ -180,6 +184,10 @@ impl Program for Narrow {
 }
 
 impl Algorithm for Narrow {
+    fn writes_channels_first(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> Family {
         Family::SubgroupBroadcast
     }

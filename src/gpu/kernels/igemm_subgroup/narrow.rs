@@ -66,7 +66,7 @@ pub fn body(l: u32, t: u32) -> String {
     for j in 0..l {
         w.line(format!("if (live && row0 + lane + {}u < p.m) {{", 8 * j));
         for c in 0..t {
-            w.line(format!("output[m{j} * p.f4 + col0 + {c}u] = acc{j}_{c} + bias{c};"));
+            w.line(format!("store4(m{j}, col0 + {c}u, acc{j}_{c} + bias{c});"));
         }
         w.line("}");
     }
@@ -76,8 +76,7 @@ pub fn body(l: u32, t: u32) -> String {
     w.line("if (m < p.m) {");
     w.line(format!("for (var c = 0u; c < {t}u; c++) {{"));
     w.lines(
-        "let at = m * p.f4 + col0 + c;
-        output[at] = activate4(output[at], p.activation);
+        "store4(m, col0 + c, activate4(load4(m, col0 + c), p.activation));
         }
         }
         }

@@ -67,7 +67,7 @@ pub fn body(r: u32, t: u32) -> String {
     for i in 0..r {
         for tt in 0..t {
             w.line(format!(
-                "if (live && row0 + {i}u < p.m && cu{tt} < p.fg4) {{ output[(row0 + {i}u) * p.f4 + col{tt}] = acc{i}_{tt} + bias{tt}; }}"
+                "if (live && row0 + {i}u < p.m && cu{tt} < p.fg4) {{ store4(row0 + {i}u, col{tt}, acc{i}_{tt} + bias{tt}); }}"
             ));
         }
     }
@@ -77,8 +77,8 @@ pub fn body(r: u32, t: u32) -> String {
     w.line(format!("let cu = ct * {}u + lane + 8u * tt;", 8 * t));
     w.lines(
         "if (row0 + i < p.m && cu < p.fg4) {
-        let at = (row0 + i) * p.f4 + g * p.fg4 + cu;
-        output[at] = activate4(output[at], p.activation);
+        let col = g * p.fg4 + cu;
+        store4(row0 + i, col, activate4(load4(row0 + i, col), p.activation));
         }
         }
         }

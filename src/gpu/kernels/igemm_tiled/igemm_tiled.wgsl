@@ -18,6 +18,34 @@ const TK4: u32 = 8u;  // channel vec4s (32 k) per step
 @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
 @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
 
+// store4 / load4: the same two functions as in the subgroup GEMMs (igemm_subgroup/gather.rs).
+// Writes filter vec4 `col` of output pixel `m`: one vec4 in a channels_last output, or its 4
+// values `hw` apart along the filters' planes when the layer is channels_first (`out_nchw`), so
+// no unpack pass has to transpose it afterwards.
+fn store4(m: u32, col: u32, v: vec4<f32>) {
+    if (p.out_nchw == 0u) {
+        output[m * p.f4 + col] = Elem4(v);
+        return;
+    }
+    let hw = p.out_h * p.out_w;
+    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
+    output[e / 4u][e % 4u] = Elem(v.x);
+    output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
+    output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
+    output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
+}
+
+// What `store4` wrote.
+fn load4(m: u32, col: u32) -> vec4<f32> {
+    if (p.out_nchw == 0u) {
+        return vec4<f32>(output[m * p.f4 + col]);
+    }
+    let hw = p.out_h * p.out_w;
+    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
+    return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
+        f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
+}
+
 var<workgroup> a_tile: array<array<vec4<f32>, 8>, 32>; // [pixel][k vec4]
 var<workgroup> b_tile: array<array<vec4<f32>, 8>, 32>; // [k][filter vec4]
 
@@ -93,7 +121,7 @@ fn main(
     for (var r = 0u; r < 4u; r++) {
         let m = row0 + lid3.y * 4u + r;
         if (m < p.m) {
-            output[m * p.f4 + col] = activate4(acc[r] + b, p.activation);
+            store4(m, col, activate4(acc[r] + b, p.activation));
         }
     }
 }

@@ -47,6 +47,10 @@ impl Program for IgemmTiled {
 }
 
 impl Algorithm for IgemmTiled {
+    fn writes_channels_first(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> Family {
         Family::WorkgroupTiles
     }
