@@ -826,3 +826,51 @@ fn every_layer_runs_on_a_vec4_kernel_in_both_formats() {
     }
     assert!(ran > 150, "ran {ran}");
 }
+
+/// A resident chain whose tensors exceed the binding limit: each layer is split into row bands
+/// as host calls are, the bands copied on the GPU, and the result equals the host calls'.
+#[test]
+fn resident_chain_splits_over_the_binding_limit() {
+    let Some(tiny) = common::gpu::tiny_gpu() else { return };
+    let mut rng = TestRng(0xBA2D);
+    for channels_first in [false, true] {
+        let layers: Vec<Conv2d> = [(8usize, 8usize, "relu"), (8, 12, "linear")]
+            .iter()
+            .map(|&(c, f, act)| {
+                let format = if channels_first { "channels_first" } else { "channels_last" };
+                let config = Conv2dConfig::builder(f as i64, 3)
+                    .padding("same")
+                    .activation(act)
+                    .data_format(format)
+                    .build()
+                    .unwrap();
+                let k = Tensor::new([3, 3, c, f], (0..9 * c * f).map(|_| rng.int(-2, 2) as f32).collect()).unwrap();
+                let b = Tensor::new([f], (0..f).map(|_| rng.int(-2, 2) as f32).collect()).unwrap();
+                Conv2d::with_weights(config, k, Some(b)).unwrap()
+            })
+            .collect();
+        let shape = if channels_first { [1, 8, 60, 50] } else { [1, 60, 50, 8] };
+        let x = Tensor::new(shape, (0..24_000).map(|_| rng.int(-3, 3) as f32).collect()).unwrap();
+        let device = Device::Gpu(tiny.clone());
+        let plan = layers[0].plan_on(&device, &shape).unwrap().unwrap();
+        assert!(plan.chunks.len() > 1, "{}", plan.describe());
+        let mut host = x.clone();
+        for l in &layers {
+            host = l.forward_on(&device, &host).unwrap();
+        }
+        let mut t = wgpu_conv2d::GpuTensor::upload(&tiny, &x).unwrap();
+        for l in &layers {
+            t = l.forward_gpu(&t).unwrap();
+        }
+        let resident = t.download().unwrap();
+        assert_eq!(resident.shape(), host.shape());
+        assert_eq!(resident.data(), host.data(), "channels_first={channels_first}");
+        // And both equal the CPU reference: integer data is exact.
+        let mut cpu = x.clone();
+        for l in &layers {
+            cpu = l.forward(&cpu).unwrap();
+        }
+        assert_eq!(resident.data(), cpu.data());
+    }
+    assert_eq!(tiny.uncaptured_errors(), 0);
+}

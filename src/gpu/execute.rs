@@ -128,32 +128,80 @@ pub(crate) fn run(
     Ok(output)
 }
 
-/// Runs `plan` on a resident input, leaving the output resident.
+/// Runs `plan` for `geom` on a resident input, leaving the output resident. A plan of several
+/// chunks (a tensor over the binding limit) runs them one by one as host calls do, with each
+/// chunk's input band copied out of the input and its output copied into place on the GPU.
 ///
 /// # Errors
-/// [`Error::Unsupported`] when the plan has more than one chunk; the GPU's errors.
+/// [`Error::Unsupported`] when the output exceeds the device's largest buffer; the GPU's errors.
 pub(crate) fn run_resident(
     ctx: &Arc<GpuContext>,
+    geom: &Conv2dGeometry,
     plan: &Plan,
     input: Bound<'_>,
     weights: &GpuWeights,
 ) -> Result<PooledBuffer> {
     let _exclusive = ctx.exclusive();
     ctx.check_alive()?; // the caller polled for a pending device loss (Conv2d::gpu_weights)
-    match plan.chunks.as_slice() {
-        [] => buffers::output(ctx, "wgpu-conv2d empty", plan.element, 1),
+    let chunks = match plan.chunks.as_slice() {
+        [] => return buffers::output(ctx, "wgpu-conv2d empty", plan.element, 1),
         [chunk] => {
             let encoded = encode_chunk(ctx, plan, chunk, input, weights)?;
             buffers::submit(ctx, encoded.encoder)?;
             drop(encoded.scratch); // back to the pool only once the work that uses it is queued
-            Ok(encoded.output)
+            return Ok(encoded.output);
         }
-        chunks => Err(Error::Unsupported(format!(
-            "this call needs {} pieces to fit the device limits; a resident GpuTensor must fit in one \
-             (run forward_on with host data, which splits it)",
-            chunks.len()
-        ))),
+        chunks => chunks,
+    };
+    let element = plan.element;
+    let bytes = element.bytes();
+    let total: usize = plan.output_shape.iter().product();
+    let total_bytes = element.bytes_of(total).ok_or(Error::SizeOverflow("output"))?;
+    if total_bytes > ctx.caps.max_buffer {
+        return Err(Error::Unsupported(format!(
+            "the output ({total_bytes} bytes) exceeds the device's largest buffer ({} bytes)",
+            ctx.caps.max_buffer
+        )));
     }
+    let output = buffers::output(ctx, "wgpu-conv2d output", element, total)?;
+    let in_shape = match geom.data_format {
+        DataFormat::ChannelsLast => [geom.batch, geom.in_h, geom.in_w, geom.in_c],
+        DataFormat::ChannelsFirst => [geom.batch, geom.in_c, geom.in_h, geom.in_w],
+    };
+    let axis = row_axis(geom.data_format);
+    for cp in chunks {
+        let c = cp.chunk;
+        let images = (c.batch_start, c.batch_len);
+        let band_len = c.batch_len * c.in_rows * in_shape[1..].iter().product::<usize>() / in_shape[axis].max(1);
+        let band = buffers::output(ctx, "wgpu-conv2d input band", element, band_len)?;
+        let mut gather = ctx.scoped("creating a command encoder", || {
+            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wgpu-conv2d input band"),
+            })
+        })?;
+        let mut at = 0;
+        ctx.scoped("copying an input band", || {
+            for_each_run(in_shape, axis, images, (c.in_row_start, c.in_rows), |src, len| {
+                let (src, dst, len) = (src as u64 * bytes, at as u64 * bytes, len as u64 * bytes);
+                gather.copy_buffer_to_buffer(input.buffer, src, band.buffer(), dst, len);
+                at += len as usize / bytes as usize;
+            })
+        })?;
+        buffers::submit(ctx, gather)?;
+        let mut encoded = encode_chunk(ctx, plan, cp, pooled(&band), weights)?;
+        let mut at = 0;
+        ctx.scoped("copying an output band into place", || {
+            for_each_run(plan.output_shape, axis, images, (c.out_row_start, c.out_rows), |dst, len| {
+                let (src, dst, len) = (at as u64 * bytes, dst as u64 * bytes, len as u64 * bytes);
+                encoded.encoder.copy_buffer_to_buffer(encoded.output.buffer(), src, output.buffer(), dst, len);
+                at += len as usize / bytes as usize;
+            })
+        })?;
+        buffers::submit(ctx, encoded.encoder)?;
+        // Back to the pool only once the work that uses them is queued.
+        drop((encoded.scratch, encoded.output, band));
+    }
+    Ok(output)
 }
 
 /// One chunk's recorded passes.

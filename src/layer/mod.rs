@@ -216,15 +216,18 @@ impl Conv2d {
     /// it give unspecified values (WGSL's finite-math assumption); use [`Conv2d::forward_on`] for
     /// data that may hold them.
     ///
+    /// Tensors over the device's binding limit are split as host calls are, with the pieces copied
+    /// on the GPU.
+    ///
     /// # Errors
-    /// As [`Conv2d::forward_on`]; [`Error::Unsupported`] when the call would need splitting.
+    /// As [`Conv2d::forward_on`].
     pub fn forward_gpu(&self, input: &GpuTensor) -> Result<GpuTensor> {
         let ctx = input.context();
         let geometry = self.geometry(input.shape())?;
         let out_shape = self.activated_shape(&geometry)?;
         let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
         let weights = self.gpu_weights(ctx, plan.weight_prep)?;
-        let buffer = execute::run_resident(ctx, &plan, input.buffer.bound(), &weights)?;
+        let buffer = execute::run_resident(ctx, &geometry, &plan, input.buffer.bound(), &weights)?;
         Ok(GpuTensor {
             ctx: ctx.clone(),
             buffer: TensorBuffer::Pooled(buffer),

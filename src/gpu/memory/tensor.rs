@@ -55,11 +55,11 @@ impl GpuTensor {
         let bytes = element
             .bytes_of(tensor.len())
             .ok_or(Error::SizeOverflow("tensor bytes"))?;
-        let limit = ctx.caps.max_tensor_bytes();
+        // Layers split a tensor over the binding limit into bands; one buffer must still hold it.
+        let limit = ctx.caps.max_buffer;
         if bytes > limit {
             return Err(Error::Unsupported(format!(
-                "a resident GpuTensor of {bytes} bytes exceeds the device limit of {limit} bytes per binding; \
-                 run forward_on with host data, which splits it"
+                "a resident GpuTensor of {bytes} bytes exceeds the device's largest buffer ({limit} bytes)"
             )));
         }
         let _exclusive = ctx.exclusive();
@@ -75,8 +75,8 @@ impl GpuTensor {
     /// Wraps `buffer`, which holds f32 values of `shape` (row-major, in the layer's data format)
     /// from byte 0, as a tensor of `ctx`: a layer's [`crate::Conv2d::forward_gpu`] then reads it in
     /// place. The buffer must belong to `ctx`'s device (wgpu cannot check this), have at least
-    /// [`GpuTensor::REQUIRED_USAGES`] (`STORAGE | COPY_SRC`), hold `4 · len` bytes or more, and fit one
-    /// storage binding. Work you submitted to the same queue before the call is ordered before
+    /// [`GpuTensor::REQUIRED_USAGES`] (`STORAGE | COPY_SRC`), hold `4 · len` bytes or more, and be
+    /// a multiple of 16 bytes long (the kernels read whole vec4s). Work you submitted to the same queue before the call is ordered before
     /// it; the tensor keeps a handle to the buffer and never writes to it.
     ///
     /// # Errors
@@ -103,10 +103,11 @@ impl GpuTensor {
                 buffer.size()
             )));
         }
-        let limit = ctx.caps.max_tensor_bytes();
-        if needed > limit {
+        if buffer.size() % 16 != 0 {
             return Err(Error::InvalidArgument(format!(
-                "GpuTensor::from_buffer: {needed} bytes exceed the device limit of {limit} bytes per binding"
+                "GpuTensor::from_buffer: the buffer's size ({} bytes) must be a multiple of 16: the \
+                 kernels read tensors in whole vec4s",
+                buffer.size()
             )));
         }
         Ok(Self {
