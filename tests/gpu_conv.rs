@@ -733,7 +733,7 @@ fn every_registry_algorithm_matches_the_oracle_on_its_samples() {
                     };
                     let plan = case.layer().plan_on(&device, case.input().shape()).unwrap().unwrap();
                     assert_eq!(plan.algorithm, algorithm.id(), "{sample:?}: {}", plan.describe());
-                    assert_eq!(plan.variant, algorithm.variant_for(&g));
+                    assert!(algorithm.variants().contains(&plan.variant), "{:?}", plan.variant);
                     run_case(&device, &case, exact).unwrap();
                 }
             }
@@ -837,7 +837,11 @@ fn resident_chain_splits_over_the_binding_limit() {
         let layers: Vec<Conv2d> = [(8usize, 8usize, "relu"), (8, 12, "linear")]
             .iter()
             .map(|&(c, f, act)| {
-                let format = if channels_first { "channels_first" } else { "channels_last" };
+                let format = if channels_first {
+                    "channels_first"
+                } else {
+                    "channels_last"
+                };
                 let config = Conv2dConfig::builder(f as i64, 3)
                     .padding("same")
                     .activation(act)

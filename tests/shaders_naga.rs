@@ -115,7 +115,19 @@ fn samples_cover_every_variant() {
                 "{} declines its own sample {sample:?}",
                 algorithm.name()
             );
-            let v = algorithm.variant_for(&g);
+            // The variant the planner runs (it also decides the output layout).
+            let (packing, _) = kernels::run_geometry(*algorithm, &layer);
+            let epilogue = kernels::Epilogue::new(wgpu_conv2d::Activation::Linear, true);
+            let plan = wgpu_conv2d::gpu::plan::plan_with(
+                *algorithm,
+                &layer,
+                packing,
+                &caps,
+                wgpu_conv2d::gpu::ElementType::F32,
+                epilogue,
+            )
+            .unwrap();
+            let v = plan.variant;
             assert!(listed.contains(&v), "{}: {v:?} is not listed", algorithm.name());
             chosen.insert(v);
         }

@@ -191,11 +191,19 @@ pub(crate) fn run_resident(
         let mut encoded = encode_chunk(ctx, plan, cp, pooled(&band), weights)?;
         let mut at = 0;
         ctx.scoped("copying an output band into place", || {
-            for_each_run(plan.output_shape, axis, images, (c.out_row_start, c.out_rows), |dst, len| {
-                let (src, dst, len) = (at as u64 * bytes, dst as u64 * bytes, len as u64 * bytes);
-                encoded.encoder.copy_buffer_to_buffer(encoded.output.buffer(), src, output.buffer(), dst, len);
-                at += len as usize / bytes as usize;
-            })
+            for_each_run(
+                plan.output_shape,
+                axis,
+                images,
+                (c.out_row_start, c.out_rows),
+                |dst, len| {
+                    let (src, dst, len) = (at as u64 * bytes, dst as u64 * bytes, len as u64 * bytes);
+                    encoded
+                        .encoder
+                        .copy_buffer_to_buffer(encoded.output.buffer(), src, output.buffer(), dst, len);
+                    at += len as usize / bytes as usize;
+                },
+            )
         })?;
         buffers::submit(ctx, encoded.encoder)?;
         // Back to the pool only once the work that uses them is queued.

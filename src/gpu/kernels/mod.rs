@@ -240,7 +240,8 @@ pub trait Algorithm: Program {
         false
     }
 
-    /// True when its write step can write a channels_first output ([`Epilogue::channels_first_output`]).
+    /// True when its write step can write a channels_first output ([`Epilogue::channels_first_output`]);
+    /// its variants then carry the output layout, so the write step is chosen when it compiles.
     fn writes_channels_first(&self) -> bool {
         false
     }
@@ -248,8 +249,8 @@ pub trait Algorithm: Program {
     /// True when it can run `g` on a device with `caps` in `element` (declining is not an error).
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, element: ElementType) -> bool;
 
-    /// The variant it runs for `g` (one of [`Program::variants`]).
-    fn variant_for(&self, g: &Conv2dGeometry) -> Variant;
+    /// The variant it runs for `g` with `epilogue` (one of [`Program::variants`]).
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant;
 
     /// Workgroups one dispatch of `chunk` needs, or `None` on overflow.
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64>;

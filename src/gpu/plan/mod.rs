@@ -122,13 +122,13 @@ pub fn plan_with(
             "the kernel ({kernel_bytes} bytes) exceeds the device limit of {max_bytes} bytes per binding"
         )));
     }
-    let variant = algorithm.variant_for(&cg);
     // A channels_first layer whose filters need no padding: the conv writes the layer's layout.
     let mut epilogue = epilogue;
     epilogue.channels_first_output = packing.is_some()
         && g.data_format == DataFormat::ChannelsFirst
         && cg.filters == g.filters
         && algorithm.writes_channels_first();
+    let variant = algorithm.variant_for(&cg, &epilogue);
     // The packed geometry holds at least as many channels and filters: its limits hold for both.
     let pieces = chunks::split(&cg, caps, element, cg.in_c, |c| {
         let conv = algorithm.workgroups(&cg, &variant, c)?;
@@ -211,14 +211,8 @@ struct ChunkContext<'a> {
 }
 
 impl ChunkContext<'_> {
-    fn pass(&self, (program, uniform, groups, len): layout::PassStep) -> Result<Step> {
-        step(
-            self.caps,
-            program.key(Variant::NONE, self.element),
-            uniform,
-            groups,
-            len,
-        )
+    fn pass(&self, (program, variant, uniform, groups, len): layout::PassStep) -> Result<Step> {
+        step(self.caps, program.key(variant, self.element), uniform, groups, len)
     }
 
     fn chunk_plan(&self, chunk: &Chunk) -> Result<ChunkPlan> {
@@ -252,7 +246,13 @@ impl ChunkContext<'_> {
             let activation = self.epilogue.activation;
             let final_len = lanes * activation.output_shape([1, 1, 1, len])[3];
             let (uniform, groups) = kernels::last_axis::step(lanes, len, activation_id(activation))?;
-            Some(self.pass((&kernels::last_axis::LAST_AXIS, uniform, groups, final_len))?)
+            Some(self.pass((
+                &kernels::last_axis::LAST_AXIS,
+                Variant::NONE,
+                uniform,
+                groups,
+                final_len,
+            ))?)
         } else {
             None
         };

@@ -5,8 +5,8 @@ use std::fmt;
 
 use crate::gpu::program::ElementType;
 
-/// The most numbers a variant carries (the blocked depthwise kernel's kernel, strides, dilation).
-pub const MAX_VARIANT_PARAMS: usize = 6;
+/// The most numbers a variant carries (the blocked kernels' kernel, strides, dilation and layout).
+pub const MAX_VARIANT_PARAMS: usize = 8;
 
 /// A program's compile-time numbers, named by the program's `variant_params`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

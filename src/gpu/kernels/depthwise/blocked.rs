@@ -28,8 +28,8 @@ pub struct Taps {
 }
 
 impl Taps {
-    /// The names of a [`Variant`]'s numbers, in order.
-    pub const PARAMS: &'static [&'static str] = &["kh", "kw", "sh", "sw", "dh", "dw"];
+    /// The names of a [`Variant`]'s numbers, in order (`nchw`: the output is channels_first).
+    pub const PARAMS: &'static [&'static str] = &["kh", "kw", "sh", "sw", "dh", "dw", "nchw"];
 
     /// The taps a variant holds.
     pub fn from_variant(v: &Variant) -> Self {
@@ -40,12 +40,12 @@ impl Taps {
         }
     }
 
-    /// As a variant.
-    pub fn variant(&self) -> Variant {
+    /// As a variant, with the output layout.
+    pub fn variant(&self, nchw: bool) -> Variant {
         let [kh, kw] = self.kernel;
         let [sh, sw] = self.strides;
         let [dh, dw] = self.dilation;
-        Variant::of(&[kh, kw, sh, sw, dh, dw])
+        Variant::of(&[kh, kw, sh, sw, dh, dw, u32::from(nchw)])
     }
 
     /// Input rows and columns a block's window spans.
@@ -85,11 +85,12 @@ impl Taps {
 /// The kernel body for `t`: depthwise (a lane per channel vec4, one filter per channel), or
 /// `grouped` (a lane per group of 4 filters over channels per group a multiple of 4, a mat4 ×
 /// vec4 per tap, the window walked once per 4 channels of the group).
-pub fn generate(t: Taps, grouped: bool) -> String {
+pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
     let [kh, kw] = t.kernel;
     let [sh, sw] = t.strides;
     let [dh, dw] = t.dilation;
     let mut w = WgslWriter::new();
+    w.lines(&store_functions(nchw));
     w.lines(
         "const WORKGROUP: u32 = 64u;
         @group(0) @binding(0) var<uniform> p: ConvParams;
@@ -97,33 +98,6 @@ pub fn generate(t: Taps, grouped: bool) -> String {
         @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
         @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
-
-        // Writes the 4 channels (or a group's 4 filters) `c4` of output pixel `m`: one vec4 in a
-        // channels_last output, or 4 values `hw` apart along the planes when `channels_first`
-        // (the layer is, and no unpack pass follows).
-        fn store4(m: u32, c4: u32, v: vec4<f32>) {
-        if (p.channels_first == 0u) {
-        output[m * (p.filters / 4u) + c4] = Elem4(v);
-        return;
-        }
-        let hw = p.out_h * p.out_w;
-        let e = ((m / hw) * p.filters + c4 * 4u) * hw + m % hw;
-        output[e / 4u][e % 4u] = Elem(v.x);
-        output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
-        output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
-        output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
-        }
-
-        // What `store4` wrote.
-        fn load4(m: u32, c4: u32) -> vec4<f32> {
-        if (p.channels_first == 0u) {
-        return vec4<f32>(output[m * (p.filters / 4u) + c4]);
-        }
-        let hw = p.out_h * p.out_w;
-        let e = ((m / hw) * p.filters + c4 * 4u) * hw + m % hw;
-        return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
-        f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
-        }
 
         @compute @workgroup_size(WORKGROUP)
         fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
@@ -246,4 +220,35 @@ pub fn generate(t: Taps, grouped: bool) -> String {
         }",
     );
     w.finish()
+}
+
+/// `store4` / `load4` for the 4 channels (or a group's 4 filters) `c4` of output pixel `m`: one
+/// vec4 in a channels_last output, or 4 values `hw` apart along the planes of a channels_first one
+/// (the layer is, and no unpack pass follows). Chosen when generating: a runtime branch there
+/// costs llvmpipe the other side's stores too.
+fn store_functions(nchw: bool) -> String {
+    if !nchw {
+        return "fn store4(m: u32, c4: u32, v: vec4<f32>) { output[m * (p.filters / 4u) + c4] = Elem4(v); }
+            fn load4(m: u32, c4: u32) -> vec4<f32> { return vec4<f32>(output[m * (p.filters / 4u) + c4]); }"
+            .to_string();
+    }
+    "fn plane_at(m: u32, c4: u32) -> u32 {
+    let hw = p.out_h * p.out_w;
+    return ((m / hw) * p.filters + c4 * 4u) * hw + m % hw;
+    }
+    fn store4(m: u32, c4: u32, v: vec4<f32>) {
+    let e = plane_at(m, c4);
+    let hw = p.out_h * p.out_w;
+    output[e / 4u][e % 4u] = Elem(v.x);
+    output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
+    output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
+    output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
+    }
+    fn load4(m: u32, c4: u32) -> vec4<f32> {
+    let e = plane_at(m, c4);
+    let hw = p.out_h * p.out_w;
+    return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
+    f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
+    }"
+    .to_string()
 }

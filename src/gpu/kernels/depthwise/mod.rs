@@ -87,13 +87,18 @@ impl Program for DepthwiseTiled {
         Taps::PARAMS
     }
 
-    /// One variant per kernel size, stride and dilation that fits; these are representative.
+    /// One variant per kernel size, stride, dilation that fits and output layout; these are
+    /// representative.
     fn variants(&self) -> Vec<Variant> {
-        Taps::representative().iter().map(Taps::variant).collect()
+        let taps = Taps::representative();
+        [false, true]
+            .iter()
+            .flat_map(|&nchw| taps.iter().map(move |t| t.variant(nchw)))
+            .collect()
     }
 
     fn body(&self, variant: &Variant) -> String {
-        blocked::generate(Taps::from_variant(variant), false)
+        blocked::generate(Taps::from_variant(variant), false, variant.get(6) != 0)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -114,8 +119,8 @@ impl Algorithm for DepthwiseTiled {
         depthwise_vec4(g) && taps(g).fits()
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry) -> Variant {
-        taps(g).variant()
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+        taps(g).variant(epilogue.channels_first_output)
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -138,18 +143,18 @@ impl Algorithm for DepthwiseTiled {
         Taps::representative()
             .into_iter()
             .enumerate()
-            .map(|(i, t)| {
+            .flat_map(|(i, t)| {
                 let c = 4 * (1 + i % 3);
                 let s = Sample::new([1 + i % 2, 13, 17, c], c as u32, 1)
                     .kernel(t.kernel[0], t.kernel[1])
                     .strides(t.strides[0], t.strides[1])
                     .dilation(t.dilation[0])
                     .groups(c as u32);
-                if i % 2 == 0 {
-                    s.same()
-                } else {
-                    s
-                }
+                let s = if i % 2 == 0 { s.same() } else { s };
+                // The same layer channels_first: packed, written channels_first by the kernel.
+                let mut first = s.channels_first();
+                first.input_shape = [1 + i % 2, c, 13, 17];
+                [s, first]
             })
             .collect()
     }
@@ -178,7 +183,7 @@ impl Algorithm for DepthwiseLoop {
         depthwise_vec4(g)
     }
 
-    fn variant_for(&self, _g: &Conv2dGeometry) -> Variant {
+    fn variant_for(&self, _g: &Conv2dGeometry, _epilogue: &Epilogue) -> Variant {
         Variant::NONE
     }
 

@@ -31,13 +31,18 @@ impl Program for GroupedTiled {
         Taps::PARAMS
     }
 
-    /// One variant per kernel size, stride and dilation that fits; these are representative.
+    /// One variant per kernel size, stride, dilation that fits and output layout; these are
+    /// representative.
     fn variants(&self) -> Vec<Variant> {
-        Taps::representative().iter().map(Taps::variant).collect()
+        let taps = Taps::representative();
+        [false, true]
+            .iter()
+            .flat_map(|&nchw| taps.iter().map(move |t| t.variant(nchw)))
+            .collect()
     }
 
     fn body(&self, variant: &Variant) -> String {
-        blocked::generate(Taps::from_variant(variant), true)
+        blocked::generate(Taps::from_variant(variant), true, variant.get(6) != 0)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -64,8 +69,8 @@ impl Algorithm for GroupedTiled {
             && depthwise::taps(g).fits()
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry) -> Variant {
-        depthwise::taps(g).variant()
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+        depthwise::taps(g).variant(epilogue.channels_first_output)
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -89,7 +94,7 @@ impl Algorithm for GroupedTiled {
         Taps::representative()
             .into_iter()
             .enumerate()
-            .map(|(i, t)| {
+            .flat_map(|(i, t)| {
                 let groups = 2 + i % 3;
                 let cin_g = 4 * (1 + i % 4);
                 let s = Sample::new([1, 12, 15, groups * cin_g], 4 * groups as u32, 1)
@@ -97,11 +102,10 @@ impl Algorithm for GroupedTiled {
                     .strides(t.strides[0], t.strides[1])
                     .dilation(t.dilation[0])
                     .groups(groups as u32);
-                if i % 2 == 1 {
-                    s.same()
-                } else {
-                    s
-                }
+                let s = if i % 2 == 1 { s.same() } else { s };
+                let mut first = s.channels_first();
+                first.input_shape = [1, groups * cin_g, 12, 15];
+                [s, first]
             })
             .collect()
     }

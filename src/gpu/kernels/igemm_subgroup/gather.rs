@@ -4,40 +4,40 @@
 
 use crate::gpu::program::WgslWriter;
 
-/// `store4` / `load4`: the GEMMs' output in either layout. The same two functions open
-/// `igemm_tiled.wgsl` (it is static WGSL).
-pub(crate) const STORE: &str =
-    "// Writes filter vec4 `col` of output pixel `m`: one vec4 in a channels_last output, or its 4
-// values `hw` apart along the filters' planes when the layer is channels_first (`out_nchw`), so
-// no unpack pass has to transpose it afterwards.
-fn store4(m: u32, col: u32, v: vec4<f32>) {
-    if (p.out_nchw == 0u) {
-        output[m * p.f4 + col] = Elem4(v);
-        return;
-    }
-    let hw = p.out_h * p.out_w;
-    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
-    output[e / 4u][e % 4u] = Elem(v.x);
-    output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
-    output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
-    output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
-}
-
-// What `store4` wrote.
-fn load4(m: u32, col: u32) -> vec4<f32> {
-    if (p.out_nchw == 0u) {
-        return vec4<f32>(output[m * p.f4 + col]);
-    }
-    let hw = p.out_h * p.out_w;
-    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
-    return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
+/// `store4` / `load4` for filter vec4 `col` of output pixel `m`: one vec4 in a channels_last
+/// output, or its 4 values `hw` apart along the filters' planes when the layer is channels_first
+/// (`nchw`), so no unpack pass has to transpose it. Chosen when generating: a runtime branch there
+/// costs llvmpipe the other side's stores too. `igemm_tiled.wgsl` has the same two, behind an
+/// override constant.
+pub(crate) fn store_functions(nchw: bool) -> &'static str {
+    if nchw {
+        "fn plane_at(m: u32, col: u32) -> u32 {
+        let hw = p.out_h * p.out_w;
+        return ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
+        }
+        fn store4(m: u32, col: u32, v: vec4<f32>) {
+        let e = plane_at(m, col);
+        let hw = p.out_h * p.out_w;
+        output[e / 4u][e % 4u] = Elem(v.x);
+        output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
+        output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
+        output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
+        }
+        fn load4(m: u32, col: u32) -> vec4<f32> {
+        let e = plane_at(m, col);
+        let hw = p.out_h * p.out_w;
+        return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
         f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
+        }"
+    } else {
+        "fn store4(m: u32, col: u32, v: vec4<f32>) { output[m * p.f4 + col] = Elem4(v); }
+        fn load4(m: u32, col: u32) -> vec4<f32> { return vec4<f32>(output[m * p.f4 + col]); }"
+    }
 }
-";
 
 /// Opens the kernel: bindings, entry point, and the tile index (`live` is false for the surplus
 /// workgroups of a folded dispatch).
-pub(crate) fn header(w: &mut WgslWriter) {
+pub(crate) fn header(w: &mut WgslWriter, nchw: bool) {
     w.lines(
         "@group(0) @binding(0) var<uniform> p: IgemmParams;
         @group(0) @binding(1) var<storage, read> input: array<Elem4>;
@@ -46,7 +46,7 @@ pub(crate) fn header(w: &mut WgslWriter) {
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
         ",
     );
-    w.lines(STORE);
+    w.lines(store_functions(nchw));
     w.lines(
         "@compute @workgroup_size(8)
         fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

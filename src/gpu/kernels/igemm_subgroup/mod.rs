@@ -85,6 +85,10 @@ fn samples(f_g: &[u32]) -> Vec<Sample> {
         out.push(Sample::new([1, 9 + i, 11, 8], f, 3).same());
         out.push(Sample::new([2, 10, 7, 3], f, 3).strides(2, 2).same());
         out.push(Sample::new([1, 12, 12, 8], 2 * f, 3).groups(2).dilation(2));
+        // channels_first: packed, the output written channels_first by the kernel.
+        let mut first = Sample::new([1, 8, 9 + i, 11], f, 3).same().channels_first();
+        first.input_shape = [1, 8, 9 + i, 11];
+        out.push(first);
     }
     out.push(Sample::new([1, 6, 5, 5], f_g[0], 1));
     out
@@ -96,15 +100,17 @@ impl Program for Wide {
     }
 
     fn variant_params(&self) -> &'static [&'static str] {
-        &["rows", "cols"]
+        &["rows", "cols", "nchw"]
     }
 
     fn variants(&self) -> Vec<Variant> {
-        (1..=4).map(|cols| Variant::of(&[WIDE_ROWS, cols])).collect()
+        (0..2)
+            .flat_map(|nchw| (1..=4).map(move |cols| Variant::of(&[WIDE_ROWS, cols, nchw])))
+            .collect()
     }
 
     fn body(&self, variant: &Variant) -> String {
-        wide::body(variant.get(0), variant.get(1))
+        wide::body(variant.get(0), variant.get(1), variant.get(2) != 0)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -129,9 +135,9 @@ impl Algorithm for Wide {
         fits_vec4_layout(g, caps)
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
         let cols = (g.filters_per_group() / 4).div_ceil(8).clamp(1, 4) as u32;
-        Variant::of(&[WIDE_ROWS, cols])
+        Variant::of(&[WIDE_ROWS, cols, u32::from(epilogue.channels_first_output)])
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -163,15 +169,17 @@ impl Program for Narrow {
     }
 
     fn variant_params(&self) -> &'static [&'static str] {
-        &["lane_rows", "cols"]
+        &["lane_rows", "cols", "nchw"]
     }
 
     fn variants(&self) -> Vec<Variant> {
-        (1..=4).map(|cols| Variant::of(&[NARROW_LANE_ROWS, cols])).collect()
+        (0..2)
+            .flat_map(|nchw| (1..=4).map(move |cols| Variant::of(&[NARROW_LANE_ROWS, cols, nchw])))
+            .collect()
     }
 
     fn body(&self, variant: &Variant) -> String {
-        narrow::body(variant.get(0), variant.get(1))
+        narrow::body(variant.get(0), variant.get(1), variant.get(2) != 0)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -196,8 +204,9 @@ impl Algorithm for Narrow {
         fits_vec4_layout(g, caps) && g.filters_per_group() <= 16
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry) -> Variant {
-        Variant::of(&[NARROW_LANE_ROWS, (g.filters_per_group() / 4) as u32])
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+        let cols = (g.filters_per_group() / 4) as u32;
+        Variant::of(&[NARROW_LANE_ROWS, cols, u32::from(epilogue.channels_first_output)])
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {

@@ -10,13 +10,14 @@
 use crate::gpu::kernels::igemm_subgroup::gather;
 use crate::gpu::program::WgslWriter;
 
-/// The kernel body for `l` pixels per lane × `t` vec4 columns (`t` = filters per group / 4, 1..=4).
-pub fn body(l: u32, t: u32) -> String {
+/// The kernel body for `l` pixels per lane × `t` vec4 columns (`t` = filters per group / 4, 1..=4),
+/// writing a channels_first output when `nchw`.
+pub fn body(l: u32, t: u32, nchw: bool) -> String {
     let rows = 8 * l;
     let weights = 4 * t; // weight vec4s per 4 channels of one tap
     let loads = weights.div_ceil(8);
     let mut w = WgslWriter::new();
-    gather::header(&mut w);
+    gather::header(&mut w, nchw);
     w.line("let g = tile % p.groups;");
     w.line("let col0 = g * p.fg4;");
     w.line(format!("let row0 = (tile / p.groups) * {rows}u;"));

@@ -8,11 +8,12 @@
 use crate::gpu::kernels::igemm_subgroup::gather;
 use crate::gpu::program::WgslWriter;
 
-/// The kernel body for a tile of `r` rows (a multiple of 8) × `t` vec4 columns per lane.
-pub fn body(r: u32, t: u32) -> String {
+/// The kernel body for a tile of `r` rows (a multiple of 8) × `t` vec4 columns per lane,
+/// writing a channels_first output when `nchw`.
+pub fn body(r: u32, t: u32, nchw: bool) -> String {
     let rows_per_lane = r / 8;
     let mut w = WgslWriter::new();
-    gather::header(&mut w);
+    gather::header(&mut w, nchw);
     w.lines(
         "let ct = tile % p.col_tiles;
         let rest = tile / p.col_tiles;

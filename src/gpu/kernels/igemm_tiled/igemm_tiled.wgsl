@@ -18,12 +18,14 @@ const TK4: u32 = 8u;  // channel vec4s (32 k) per step
 @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
 @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
 
-// store4 / load4: the same two functions as in the subgroup GEMMs (igemm_subgroup/gather.rs).
+// store4 / load4: the subgroup GEMMs' two functions (igemm_subgroup/gather.rs), the layout chosen
+// by an override constant when the pipeline compiles (1: a channels_first output).
+override OUT_NCHW: u32 = 0u;
 // Writes filter vec4 `col` of output pixel `m`: one vec4 in a channels_last output, or its 4
 // values `hw` apart along the filters' planes when the layer is channels_first (`out_nchw`), so
 // no unpack pass has to transpose it afterwards.
 fn store4(m: u32, col: u32, v: vec4<f32>) {
-    if (p.out_nchw == 0u) {
+    if (OUT_NCHW == 0u) {
         output[m * p.f4 + col] = Elem4(v);
         return;
     }
@@ -37,7 +39,7 @@ fn store4(m: u32, col: u32, v: vec4<f32>) {
 
 // What `store4` wrote.
 fn load4(m: u32, col: u32) -> vec4<f32> {
-    if (p.out_nchw == 0u) {
+    if (OUT_NCHW == 0u) {
         return vec4<f32>(output[m * p.f4 + col]);
     }
     let hw = p.out_h * p.out_w;

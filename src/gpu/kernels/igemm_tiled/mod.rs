@@ -33,8 +33,20 @@ impl Program for IgemmTiled {
         ID.0
     }
 
+    fn variant_params(&self) -> &'static [&'static str] {
+        &["nchw"]
+    }
+
+    fn variants(&self) -> Vec<Variant> {
+        vec![Variant::of(&[0]), Variant::of(&[1])]
+    }
+
     fn body(&self, _variant: &Variant) -> String {
         include_str!("igemm_tiled.wgsl").to_string()
+    }
+
+    fn constants(&self, variant: &Variant) -> Vec<(&'static str, f64)> {
+        vec![("OUT_NCHW", variant.get(0) as f64)]
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -61,8 +73,8 @@ impl Algorithm for IgemmTiled {
         caps.holds_workgroup(8, 8, WORKGROUP_BYTES) && vec4_layout(g)
     }
 
-    fn variant_for(&self, _g: &Conv2dGeometry) -> Variant {
-        Variant::NONE
+    fn variant_for(&self, _g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+        Variant::of(&[u32::from(epilogue.channels_first_output)])
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -85,6 +97,7 @@ impl Algorithm for IgemmTiled {
             Sample::new([1, 7, 9, 36], 48, 3).groups(3).dilation(2),
             Sample::new([1, 11, 10, 3], 16, 5).same(),
             Sample::new([1, 5, 5, 40], 100, 1),
+            Sample::new([1, 16, 9, 10], 32, 3).same().channels_first(),
         ]
     }
 }

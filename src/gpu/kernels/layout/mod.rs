@@ -37,8 +37,8 @@ pub enum Packing {
 /// use the crate's usual 64.
 pub const PLANES_WORKGROUP: u32 = 256;
 
-/// One pass of a packed layer: its program, uniform bytes, workgroups and output elements.
-pub type PassStep = (&'static dyn Program, Vec<u8>, u64, usize);
+/// One pass of a packed layer: its program and variant, uniform bytes, workgroups and output elements.
+pub type PassStep = (&'static dyn Program, Variant, Vec<u8>, u64, usize);
 
 fn ceil4(v: usize) -> usize {
     v.div_ceil(4) * 4
@@ -164,12 +164,22 @@ impl Packing {
         };
         let vec4s = pixels.checked_mul(c4).ok_or(Error::SizeOverflow("packed input"))?;
         to_u32(vec4s, "packed input")?;
-        let (program, groups): (&'static dyn Program, u64) = if fast {
-            (&PACK_PLANES, (vec4s as u64 / 4).div_ceil(PLANES_WORKGROUP as u64))
-        } else {
-            (&PACK_INPUT, (vec4s as u64).div_ceil(WORKGROUP as u64))
+        let mode = match self {
+            Self::Depthwise { .. } => 2,
+            Self::Grouped { .. } if g.groups == 1 => 0,
+            Self::Grouped { .. } => 1,
         };
-        Ok((program, bytes_of(&u).to_vec(), groups, vec4s * 4))
+        let (program, variant, groups): (&'static dyn Program, _, u64) = if fast {
+            (
+                &PACK_PLANES,
+                Variant::of(&[mode]),
+                (vec4s as u64 / 4).div_ceil(PLANES_WORKGROUP as u64),
+            )
+        } else {
+            let variant = Variant::of(&[u32::from(channels_first), mode]);
+            (&PACK_INPUT, variant, (vec4s as u64).div_ceil(WORKGROUP as u64))
+        };
+        Ok((program, variant, bytes_of(&u).to_vec(), groups, vec4s * 4))
     }
 
     /// The unpack pass for `chunk`: its program, uniform bytes, workgroups, output elements.
@@ -203,13 +213,18 @@ impl Packing {
             _pad1: 0,
             _pad2: 0,
         };
-        let (program, groups): (&'static dyn Program, u64) = if fast {
+        let (program, variant, groups): (&'static dyn Program, _, u64) = if fast {
             let invocations = (pixels / 4) as u64 * (g.filters as u64).div_ceil(4);
-            (&UNPACK_PLANES, invocations.div_ceil(PLANES_WORKGROUP as u64))
+            (
+                &UNPACK_PLANES,
+                Variant::NONE,
+                invocations.div_ceil(PLANES_WORKGROUP as u64),
+            )
         } else {
-            (&UNPACK_OUTPUT, (total as u64).div_ceil(WORKGROUP as u64))
+            let variant = Variant::of(&[u32::from(channels_first)]);
+            (&UNPACK_OUTPUT, variant, (total as u64).div_ceil(WORKGROUP as u64))
         };
-        Ok((program, bytes_of(&u).to_vec(), groups, total))
+        Ok((program, variant, bytes_of(&u).to_vec(), groups, total))
     }
 
     /// A few words for logs (`channels_first, 3 -> 4 channels`).
@@ -265,11 +280,31 @@ pub struct UnpackUniform {
     pub _pad2: u32,
 }
 
-/// A layout pass: its name, its WGSL and its uniform.
+/// A layout pass: its name, its WGSL, its uniform and its override constants (one variant number each).
 pub struct LayoutPass {
     name: &'static str,
     body: &'static str,
     uniform: fn() -> UniformLayout,
+    overrides: &'static [&'static str],
+    variants: fn() -> Vec<Variant>,
+}
+
+fn no_variants() -> Vec<Variant> {
+    vec![Variant::NONE]
+}
+
+fn pack_variants() -> Vec<Variant> {
+    (0..2)
+        .flat_map(|nchw| (0..3).map(move |mode| Variant::of(&[nchw, mode])))
+        .collect()
+}
+
+fn mode_variants() -> Vec<Variant> {
+    (0..3).map(|mode| Variant::of(&[mode])).collect()
+}
+
+fn layout_variants() -> Vec<Variant> {
+    vec![Variant::of(&[0]), Variant::of(&[1])]
 }
 
 fn pack_layout() -> UniformLayout {
@@ -319,29 +354,53 @@ pub static PACK_INPUT: LayoutPass = LayoutPass {
     name: "pack_input",
     body: include_str!("pack_input.wgsl"),
     uniform: pack_layout,
+    overrides: &["NCHW", "MODE"],
+    variants: pack_variants,
 };
 /// Packs channels_first planes of whole vec4s, 4 pixels x 4 channels per invocation.
 pub static PACK_PLANES: LayoutPass = LayoutPass {
     name: "pack_planes",
     body: include_str!("pack_planes.wgsl"),
     uniform: pack_layout,
+    overrides: &["MODE"],
+    variants: mode_variants,
 };
 /// Unpacks into any layout, one value per invocation.
 pub static UNPACK_OUTPUT: LayoutPass = LayoutPass {
     name: "unpack_output",
     body: include_str!("unpack_output.wgsl"),
     uniform: unpack_layout,
+    overrides: &["NCHW"],
+    variants: layout_variants,
 };
 /// Unpacks into channels_first planes of whole vec4s, 4 pixels x 4 filters per invocation.
 pub static UNPACK_PLANES: LayoutPass = LayoutPass {
     name: "unpack_planes",
     body: include_str!("unpack_planes.wgsl"),
     uniform: unpack_layout,
+    overrides: &[],
+    variants: no_variants,
 };
 
 impl Program for LayoutPass {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn variant_params(&self) -> &'static [&'static str] {
+        self.overrides
+    }
+
+    fn variants(&self) -> Vec<Variant> {
+        (self.variants)()
+    }
+
+    fn constants(&self, variant: &Variant) -> Vec<(&'static str, f64)> {
+        self.overrides
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (*name, variant.get(i) as f64))
+            .collect()
     }
 
     fn body(&self, _variant: &Variant) -> String {

@@ -6,6 +6,10 @@
 // planes of whole vec4s. Prepended with the shared WGSL (see program/wgsl.rs).
 
 const WORKGROUP: u32 = 64u;
+// Compile-time choices (a runtime branch costs llvmpipe both sides): the input is channels_first;
+// the channel mapping is one group (0), groups (1) or depthwise repetition (2).
+override NCHW: u32 = 0u;
+override MODE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> q: PackParams;
 @group(0) @binding(1) var<storage, read> src: array<Elem>;
@@ -13,8 +17,11 @@ const WORKGROUP: u32 = 64u;
 
 // The input channel packed channel `j` holds, or `in_c` (none) for padding.
 fn source_channel(j: u32) -> u32 {
-    if (q.mult > 0u) {
+    if (MODE == 2u) {
         return min(j / q.mult, q.in_c); // depthwise: channel j / mult, repeated mult times
+    }
+    if (MODE == 0u) {
+        return select(q.in_c, j, j < q.cin_g); // one group: no division
     }
     let i = j % q.cp;
     if (i >= q.cin_g) {
@@ -28,7 +35,7 @@ fn channel(pixel: u32, j: u32) -> f32 {
     if (c >= q.in_c) {
         return 0.0;
     }
-    if (q.channels_first != 0u) {
+    if (NCHW != 0u) {
         return f32(src[(pixel / q.hw * q.in_c + c) * q.hw + pixel % q.hw]);
     }
     return f32(src[pixel * q.in_c + c]);

@@ -5,14 +5,19 @@
 // with the shared WGSL (see program/wgsl.rs).
 
 const WORKGROUP: u32 = 256u; // PLANES_WORKGROUP in mod.rs
+// The channel mapping, chosen when compiling: one group (0), groups (1), depthwise repetition (2).
+override MODE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> q: PackParams;
 @group(0) @binding(1) var<storage, read> src: array<Elem4>;
 @group(0) @binding(2) var<storage, read_write> dst: array<Elem4>;
 
 fn source_channel(j: u32) -> u32 {
-    if (q.mult > 0u) {
+    if (MODE == 2u) {
         return min(j / q.mult, q.in_c);
+    }
+    if (MODE == 0u) {
+        return select(q.in_c, j, j < q.cin_g);
     }
     let i = j % q.cp;
     if (i >= q.cin_g) {

@@ -5,6 +5,8 @@
 // channels_first planes of whole vec4s. Prepended with the shared WGSL (see program/wgsl.rs).
 
 const WORKGROUP: u32 = 64u;
+// The output is channels_first, chosen when compiling.
+override NCHW: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> q: UnpackParams;
 @group(0) @binding(1) var<storage, read> src: array<Elem>;
@@ -22,7 +24,7 @@ fn main(
     }
     var pixel: u32;
     var f: u32;
-    if (q.channels_first != 0u) {
+    if (NCHW != 0u) {
         let plane = q.filters * q.hw;
         let rest = idx % plane;
         pixel = (idx / plane) * q.hw + rest % q.hw;
