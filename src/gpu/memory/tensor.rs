@@ -103,7 +103,7 @@ impl GpuTensor {
                 buffer.size()
             )));
         }
-        if buffer.size() % 16 != 0 {
+        if !buffer.size().is_multiple_of(16) {
             return Err(Error::InvalidArgument(format!(
                 "GpuTensor::from_buffer: the buffer's size ({} bytes) must be a multiple of 16: the \
                  kernels read tensors in whole vec4s",
