@@ -86,6 +86,36 @@ fn layer(s: &Shape) -> Result<Conv2d> {
     Ok(Conv2d::with_weights(config, kernel, Some(bias))?)
 }
 
+/// The first call's ms on `device` (with the input resident on a GPU), then `timer`'s (median,
+/// min) ms of the same call; `timer` is told whether it times a GPU. Each GPU call ends in a sync.
+pub(crate) fn measure(
+    device: &Device,
+    layer: &Conv2d,
+    input: &Tensor,
+    mut timer: impl FnMut(bool, &mut dyn FnMut() -> Result<()>) -> Result<(f64, f64)>,
+) -> Result<(f64, (f64, f64))> {
+    match device {
+        Device::Gpu(ctx) => {
+            let resident = GpuTensor::upload(ctx, input)?;
+            let mut call = || -> Result<()> {
+                layer.forward_gpu(&resident)?;
+                Ok(ctx.wait_idle()?)
+            };
+            let t = Instant::now();
+            call()?;
+            let first = t.elapsed().as_secs_f64() * 1e3;
+            Ok((first, timer(true, &mut call)?))
+        }
+        Device::Cpu => {
+            let mut call = || -> Result<()> { Ok(layer.forward(input).map(drop)?) };
+            let t = Instant::now();
+            call()?;
+            let first = t.elapsed().as_secs_f64() * 1e3;
+            Ok((first, timer(false, &mut call)?))
+        }
+    }
+}
+
 /// Times `call` after a warm-up of at least 3 calls and 1 s; at least `runs` calls and 2 s.
 fn time(runs: usize, mut call: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
     let start = Instant::now();
@@ -195,30 +225,9 @@ fn main() -> Result<()> {
         let input = Tensor::new(shape, random(shape.iter().product(), 3))?;
         let flops = layer.geometry(&shape)?.flops();
         let kernel = layer.describe_plan(&device, &shape)?;
-        let (first_ms, (median, min)) = match &device {
-            Device::Gpu(ctx) => {
-                let resident = GpuTensor::upload(ctx, &input)?;
-                let t = Instant::now();
-                layer.forward_gpu(&resident)?;
-                ctx.wait_idle()?;
-                let first = t.elapsed().as_secs_f64() * 1e3;
-                (
-                    first,
-                    time(runs, || {
-                        layer.forward_gpu(&resident)?;
-                        Ok(ctx.wait_idle()?)
-                    })?,
-                )
-            }
-            Device::Cpu => {
-                let t = Instant::now();
-                layer.forward(&input)?;
-                (
-                    t.elapsed().as_secs_f64() * 1e3,
-                    time(runs.min(3), || Ok(layer.forward(&input).map(drop)?))?,
-                )
-            }
-        };
+        let (first_ms, (median, min)) = measure(&device, &layer, &input, |gpu, call| {
+            time(if gpu { runs } else { runs.min(3) }, call)
+        })?;
         let gflop = flops as f64 / 1e9;
         println!(
             "{:<14} {:>7.3} {:>10.3} {:>10.3} {:>9.2} {:>10.1}  {kernel}",

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuTensor, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Tensor};
 
-use crate::random;
+use crate::{measure, random};
 
 /// Median and min ms of `runs` calls after `warm` calls, each ending in a device sync.
 fn time_layer(warm: usize, runs: usize, mut call: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
@@ -67,30 +67,13 @@ pub fn run(path: &str, device: &Device, runs: usize) -> Result<Value> {
         if let Some(p) = layer.plan_on(device, &shape)? {
             direct += usize::from(p.algorithm.0 == "direct");
         }
-        let (first, (median, min)) = match device {
-            Device::Gpu(ctx) => {
-                let resident = GpuTensor::upload(ctx, &input)?;
-                let t = Instant::now();
-                layer.forward_gpu(&resident)?;
-                ctx.wait_idle()?;
-                let first = t.elapsed().as_secs_f64() * 1e3;
-                (
-                    first,
-                    time_layer(2, runs, || {
-                        layer.forward_gpu(&resident)?;
-                        Ok(ctx.wait_idle()?)
-                    })?,
-                )
+        let (first, (median, min)) = measure(device, &layer, &input, |gpu, call| {
+            if gpu {
+                time_layer(2, runs, call)
+            } else {
+                time_layer(0, 1, call)
             }
-            Device::Cpu => {
-                let t = Instant::now();
-                layer.forward(&input)?;
-                (
-                    t.elapsed().as_secs_f64() * 1e3,
-                    time_layer(0, 1, || Ok(layer.forward(&input).map(drop)?))?,
-                )
-            }
-        };
+        })?;
         let gflop = flops as f64 / 1e9;
         println!(
             "{:<28} {:<20} {:>7.3} {:>9.3} {:>9.3} {:>8.2} {:>9.1}  {plan}",

@@ -21,6 +21,7 @@ pub mod igemm_tiled;
 pub mod last_axis;
 pub mod layout;
 pub mod params;
+mod store;
 
 pub use epilogue::{activation_id, Epilogue};
 

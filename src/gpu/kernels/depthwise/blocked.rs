@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::gpu::kernels::store;
 use crate::gpu::program::{Variant, WgslWriter};
 
 /// Output rows per invocation.
@@ -62,6 +63,15 @@ impl Taps {
         self.kernel[0] * self.kernel[1] <= 49 && h <= 24 && w <= 24
     }
 
+    /// The blocked kernels' variants: the representative taps in both output layouts.
+    pub fn variants() -> Vec<Variant> {
+        let taps = Self::representative();
+        [false, true]
+            .iter()
+            .flat_map(|&nchw| taps.iter().map(move |t| t.variant(nchw)))
+            .collect()
+    }
+
     /// The taps every sample and tool checks (each generated body must validate).
     pub fn representative() -> Vec<Taps> {
         [
@@ -90,7 +100,8 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
     let [sh, sw] = t.strides;
     let [dh, dw] = t.dilation;
     let mut w = WgslWriter::new();
-    w.lines(&store_functions(nchw));
+    // A lane's channel vec4 (or its group's 4 filters) is filter vec4 `c4`.
+    w.lines(&store::store_functions(nchw, "(p.filters / 4u)", "p.filters"));
     w.lines(
         "const WORKGROUP: u32 = 64u;
         @group(0) @binding(0) var<uniform> p: ConvParams;
@@ -220,35 +231,4 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
         }",
     );
     w.finish()
-}
-
-/// `store4` / `load4` for the 4 channels (or a group's 4 filters) `c4` of output pixel `m`: one
-/// vec4 in a channels_last output, or 4 values `hw` apart along the planes of a channels_first one
-/// (the layer is, and no unpack pass follows). Chosen when generating: a runtime branch there
-/// costs llvmpipe the other side's stores too.
-fn store_functions(nchw: bool) -> String {
-    if !nchw {
-        return "fn store4(m: u32, c4: u32, v: vec4<f32>) { output[m * (p.filters / 4u) + c4] = Elem4(v); }
-            fn load4(m: u32, c4: u32) -> vec4<f32> { return vec4<f32>(output[m * (p.filters / 4u) + c4]); }"
-            .to_string();
-    }
-    "fn plane_at(m: u32, c4: u32) -> u32 {
-    let hw = p.out_h * p.out_w;
-    return ((m / hw) * p.filters + c4 * 4u) * hw + m % hw;
-    }
-    fn store4(m: u32, c4: u32, v: vec4<f32>) {
-    let e = plane_at(m, c4);
-    let hw = p.out_h * p.out_w;
-    output[e / 4u][e % 4u] = Elem(v.x);
-    output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
-    output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
-    output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
-    }
-    fn load4(m: u32, c4: u32) -> vec4<f32> {
-    let e = plane_at(m, c4);
-    let hw = p.out_h * p.out_w;
-    return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
-    f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
-    }"
-    .to_string()
 }

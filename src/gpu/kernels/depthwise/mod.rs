@@ -90,11 +90,7 @@ impl Program for DepthwiseTiled {
     /// One variant per kernel size, stride, dilation that fits and output layout; these are
     /// representative.
     fn variants(&self) -> Vec<Variant> {
-        let taps = Taps::representative();
-        [false, true]
-            .iter()
-            .flat_map(|&nchw| taps.iter().map(move |t| t.variant(nchw)))
-            .collect()
+        Taps::variants()
     }
 
     fn body(&self, variant: &Variant) -> String {

@@ -2,38 +2,8 @@
 //! each lane's pixel coordinates, and the tap loops that gather the input with stride, dilation
 //! and padding folded in.
 
+use crate::gpu::kernels::store;
 use crate::gpu::program::WgslWriter;
-
-/// `store4` / `load4` for filter vec4 `col` of output pixel `m`: one vec4 in a channels_last
-/// output, or its 4 values `hw` apart along the filters' planes when the layer is channels_first
-/// (`nchw`), so no unpack pass has to transpose it. Chosen when generating: a runtime branch there
-/// costs llvmpipe the other side's stores too. `igemm_tiled.wgsl` has the same two, behind an
-/// override constant.
-pub(crate) fn store_functions(nchw: bool) -> &'static str {
-    if nchw {
-        "fn plane_at(m: u32, col: u32) -> u32 {
-        let hw = p.out_h * p.out_w;
-        return ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
-        }
-        fn store4(m: u32, col: u32, v: vec4<f32>) {
-        let e = plane_at(m, col);
-        let hw = p.out_h * p.out_w;
-        output[e / 4u][e % 4u] = Elem(v.x);
-        output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
-        output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
-        output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
-        }
-        fn load4(m: u32, col: u32) -> vec4<f32> {
-        let e = plane_at(m, col);
-        let hw = p.out_h * p.out_w;
-        return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
-        f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
-        }"
-    } else {
-        "fn store4(m: u32, col: u32, v: vec4<f32>) { output[m * p.f4 + col] = Elem4(v); }
-        fn load4(m: u32, col: u32) -> vec4<f32> { return vec4<f32>(output[m * p.f4 + col]); }"
-    }
-}
 
 /// Opens the kernel: bindings, entry point, and the tile index (`live` is false for the surplus
 /// workgroups of a folded dispatch).
@@ -46,7 +16,7 @@ pub(crate) fn header(w: &mut WgslWriter, nchw: bool) {
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
         ",
     );
-    w.lines(store_functions(nchw));
+    w.lines(&store::store_functions(nchw, "p.f4", "p.f4 * 4u"));
     w.lines(
         "@compute @workgroup_size(8)
         fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -18,8 +18,8 @@ const TK4: u32 = 8u;  // channel vec4s (32 k) per step
 @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
 @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
 
-// store4 / load4: the subgroup GEMMs' two functions (igemm_subgroup/gather.rs), the layout chosen
-// by an override constant when the pipeline compiles (1: a channels_first output).
+// store4 / load4: the two functions of kernels/store.rs (written out: this WGSL is static), the
+// layout chosen by an override constant when the pipeline compiles (1: a channels_first output).
 override OUT_NCHW: u32 = 0u;
 // Writes filter vec4 `col` of output pixel `m`: one vec4 in a channels_last output, or its 4
 // values `hw` apart along the filters' planes when the layer is channels_first (`out_nchw`), so
