@@ -47,10 +47,10 @@ pub struct GpuContext {
     /// Buffers for calls, reused across them.
     pub(crate) pool: Arc<BufferPool>,
     bind_groups_created: AtomicU64,
-    /// On wgpu's GL backend: held for a whole crate operation. wgpu-hal panics when a thread
+    /// On wgpu's GL backend: a process-wide lock is held for a whole crate operation. wgpu-hal panics when a thread
     /// waits more than 6 s for the GL context, which another thread can hold that long while
     /// Mesa compiles a large shader; waiting here instead has no such limit.
-    gl_exclusive: Option<Mutex<()>>,
+    gl_exclusive: bool,
     /// Test knob: pre-fill outputs with NaN so an unwritten element shows.
     pub(crate) nan_fill_outputs: AtomicBool,
     /// Test knob: a [`Fault`] to inject into the next matching step.
@@ -227,7 +227,7 @@ impl GpuContext {
             dummy: (pool::next_id(), dummy),
             pool: Arc::new(BufferPool::new(options.pool_bytes)),
             bind_groups_created: AtomicU64::new(0),
-            gl_exclusive: gl.then(|| Mutex::new(())),
+            gl_exclusive: gl,
             nan_fill_outputs: AtomicBool::new(false),
             faults: FaultSlot::default(),
             uncaptured,
@@ -299,11 +299,12 @@ impl GpuContext {
         self.pool.clear();
     }
 
-    /// On the GL backend, the guard that serialises this context's operations (see `gl_exclusive`).
-    pub(crate) fn exclusive(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+    /// On the GL backend, the guard that serialises the crate's GL operations (see `gl_exclusive`):
+    /// one lock for every GL context of the process, since wgpu-hal's GL contexts wait on each other.
+    pub(crate) fn exclusive(&self) -> Option<std::sync::MutexGuard<'static, ()>> {
+        static GL: Mutex<()> = Mutex::new(());
         self.gl_exclusive
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+            .then(|| GL.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     pub(crate) fn count_bind_group(&self) {
