@@ -12,8 +12,10 @@ use crate::gpu::memory::binds::{BindCache, Bound};
 use crate::gpu::memory::buffers;
 use crate::gpu::memory::pool::PooledBuffer;
 use crate::gpu::memory::weights::GpuWeights;
+use crate::gpu::plan::filter_split::MergePlan;
 use crate::gpu::plan::{ChunkPlan, Plan, Step};
 use crate::gpu::program::cache::CompileInput;
+use crate::gpu::program::ElementType;
 
 fn pooled(b: &PooledBuffer) -> Bound<'_> {
     Bound {
@@ -210,6 +212,39 @@ pub(crate) fn run_resident(
         drop((encoded.scratch, encoded.output, band));
     }
     Ok(output)
+}
+
+/// Merges the outputs of a layer's filter slices (`parts`, in the order of `plan.merges`) into
+/// one output, then runs the last-axis activation on it when the plan has one.
+///
+/// # Errors
+/// The GPU's errors.
+pub(crate) fn merge_slices(
+    ctx: &Arc<GpuContext>,
+    binds: &BindCache,
+    parts: &[Bound<'_>],
+    plan: &MergePlan,
+) -> Result<PooledBuffer> {
+    let _exclusive = ctx.exclusive();
+    ctx.check_alive()?;
+    let merged = buffers::output(ctx, "wgpu-conv2d output", ElementType::F32, plan.merged_len)?;
+    let mut encoder = ctx.scoped("creating a command encoder", || {
+        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wgpu-conv2d filter slices"),
+        })
+    })?;
+    for (part, step) in parts.iter().zip(&plan.merges) {
+        record(ctx, &mut encoder, binds, step, &[*part, pooled(&merged)])?;
+    }
+    let Some(step) = &plan.last_axis else {
+        buffers::submit(ctx, encoder)?;
+        return Ok(merged);
+    };
+    let activated = buffers::output(ctx, "wgpu-conv2d activated", ElementType::F32, step.output_len)?;
+    record(ctx, &mut encoder, binds, step, &[pooled(&merged), pooled(&activated)])?;
+    buffers::submit(ctx, encoder)?;
+    drop(merged); // back to the pool only once the work that uses it is queued
+    Ok(activated)
 }
 
 /// One chunk's recorded passes.

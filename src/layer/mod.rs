@@ -15,6 +15,7 @@ use crate::keras::activation::Activation;
 use crate::keras::config::Conv2dConfig;
 use crate::tensor::Tensor;
 
+mod filter_split;
 mod variables;
 
 use variables::{GpuWeightCache, Weights};
@@ -163,6 +164,15 @@ impl Conv2d {
         Ok(Epilogue::new(self.config.activation, self.bias()?.is_some()))
     }
 
+    /// The write step of one filter slice: the element-wise part of the activation only.
+    fn slice_epilogue(&self) -> Result<Epilogue> {
+        let activation = match self.config.activation {
+            a if a.is_axis_reduction() => Activation::Linear,
+            a => a,
+        };
+        Ok(Epilogue::new(activation, self.bias()?.is_some()))
+    }
+
     /// `activation(conv(x, kernel) + bias)` on the CPU reference path (f64 accumulation).
     ///
     /// # Errors
@@ -196,6 +206,16 @@ impl Conv2d {
         };
         let geometry = self.geometry(input.shape())?;
         let out_shape = self.activated_shape(&geometry)?;
+        if let Some(slices) = self.filter_slices(ctx, &geometry)? {
+            if !self.sliced(ctx, &slices)?.finite || !input.data().iter().all(|v| v.is_finite()) {
+                NON_FINITE_NOTICE.call_once(|| {
+                    log::warn!("non-finite values in a layer's input or weights: running it on the CPU path")
+                });
+                return self.forward_cpu(&geometry, input);
+            }
+            let resident = GpuTensor::upload(ctx, input)?;
+            return self.forward_sliced(&geometry, &slices, &resident)?.download();
+        }
         let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
         let weights = self.gpu_weights(ctx, plan.weight_prep)?;
         // WGSL lets drivers assume finite math, so NaN/Inf would give unspecified results there:
@@ -224,6 +244,9 @@ impl Conv2d {
     pub fn forward_gpu(&self, input: &GpuTensor) -> Result<GpuTensor> {
         let ctx = input.context();
         let geometry = self.geometry(input.shape())?;
+        if let Some(slices) = self.filter_slices(ctx, &geometry)? {
+            return self.forward_sliced(&geometry, &slices, input);
+        }
         let out_shape = self.activated_shape(&geometry)?;
         let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
         let weights = self.gpu_weights(ctx, plan.weight_prep)?;
@@ -242,14 +265,25 @@ impl Conv2d {
     /// # Errors
     /// As [`Conv2d::geometry`]; [`Error::NotBuilt`]; the planner's limit errors.
     pub fn describe_plan(&self, device: &Device, input_shape: &[usize]) -> Result<String> {
-        Ok(match self.plan_on(device, input_shape)? {
-            None => "cpu reference (f64 direct loops)".to_string(),
+        let plan = match self.plan_on(device, input_shape)? {
+            None => return Ok("cpu reference (f64 direct loops)".to_string()),
             Some(plan) => plan.describe(),
-        })
+        };
+        if let Device::Gpu(ctx) = device {
+            if let Some(slices) = self.filter_slices(ctx, &self.geometry(input_shape)?)? {
+                let most = slices.iter().map(|s| s.per_group).max().unwrap_or(0);
+                return Ok(format!(
+                    "kernel over the binding limit: {} slices of up to {most} filters per group, each {plan}, merged",
+                    slices.len()
+                ));
+            }
+        }
+        Ok(plan)
     }
 
     /// The plan a call on `input_shape` would run on `device` (`None` on the CPU path): the
-    /// algorithm chosen as a typed value, each chunk's passes and dispatch.
+    /// algorithm chosen as a typed value, each chunk's passes and dispatch. For a kernel over the
+    /// binding limit, the plan of its first filter slice ([`Conv2d::describe_plan`] says so).
     ///
     /// # Errors
     /// As [`Conv2d::describe_plan`].
@@ -257,7 +291,13 @@ impl Conv2d {
         let geometry = self.geometry(input_shape)?;
         match device {
             Device::Cpu => Ok(None),
-            Device::Gpu(ctx) => Ok(Some(plan::for_context(ctx, &geometry, self.epilogue()?)?)),
+            Device::Gpu(ctx) => match self.filter_slices(ctx, &geometry)? {
+                None => Ok(Some(plan::for_context(ctx, &geometry, self.epilogue()?)?)),
+                Some(slices) => {
+                    let first = plan::filter_split::slice_geometry(&geometry, slices[0].per_group);
+                    Ok(Some(plan::for_context(ctx, &first, self.slice_epilogue()?)?))
+                }
+            },
         }
     }
 

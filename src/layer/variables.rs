@@ -33,8 +33,12 @@ fn next_version() -> u64 {
 }
 
 /// The layer's weights on the last device it ran on; re-uploaded when the device or the weights change.
+/// A kernel over the binding limit keeps its filter slices instead (see `filter_split`).
 #[derive(Default)]
-pub(super) struct GpuWeightCache(Mutex<Option<Arc<GpuWeights>>>);
+pub(super) struct GpuWeightCache {
+    weights: Mutex<Option<Arc<GpuWeights>>>,
+    pub(super) slices: Mutex<Option<Arc<super::filter_split::SlicedLayer>>>,
+}
 
 impl Clone for GpuWeightCache {
     fn clone(&self) -> Self {
@@ -296,7 +300,7 @@ impl Conv2d {
         ctx.check_alive()?;
         let mut cache = self
             .gpu_weights
-            .0
+            .weights
             .lock()
             .map_err(|_| Error::PoisonedLock("a layer's weight cache"))?;
         if let Some(w) = cache

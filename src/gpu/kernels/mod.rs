@@ -20,6 +20,7 @@ pub mod igemm_subgroup;
 pub mod igemm_tiled;
 pub mod last_axis;
 pub mod layout;
+pub mod merge_filters;
 pub mod params;
 mod store;
 
@@ -301,6 +302,7 @@ pub fn passes() -> &'static [&'static dyn Program] {
         &layout::UNPACK_OUTPUT,
         &layout::UNPACK_PLANES,
         &last_axis::LAST_AXIS,
+        &merge_filters::MERGE_FILTERS,
     ];
     PASSES
 }

@@ -39,7 +39,7 @@ pub fn max_workgroups(caps: &DeviceCaps) -> u64 {
 }
 
 /// The largest `n` in `1..=max` with `fits(n)`, for a `fits` that holds for 1 and is monotone.
-fn largest_fitting(max: usize, fits: impl Fn(usize) -> bool) -> usize {
+pub(crate) fn largest_fitting(max: usize, fits: impl Fn(usize) -> bool) -> usize {
     let (mut lo, mut hi) = (1, max.max(1));
     while lo < hi {
         let mid = lo + (hi - lo).div_ceil(2);

@@ -11,6 +11,7 @@ use crate::gpu::kernels::{self, activation_id, Algorithm, AlgorithmId, Epilogue,
 use crate::gpu::program::{ElementType, ProgramKey, Variant};
 
 pub mod chunks;
+pub mod filter_split;
 pub mod select;
 
 pub use chunks::{fold_dispatch, Dispatch};
@@ -197,6 +198,30 @@ fn step(caps: &DeviceCaps, program: ProgramKey, uniform: Vec<u8>, workgroups: u6
     })
 }
 
+/// The last-axis activation pass over `out_len` elements of `g`'s output, when the activation has one.
+fn last_axis_step(
+    g: &Conv2dGeometry,
+    caps: &DeviceCaps,
+    element: ElementType,
+    epilogue: &Epilogue,
+    out_len: usize,
+) -> Result<Option<Step>> {
+    if !epilogue.needs_last_axis_pass() {
+        return Ok(None);
+    }
+    // The last axis is contiguous in both layouts: channels (channels_last) or width (channels_first).
+    let len = match g.data_format {
+        DataFormat::ChannelsLast => g.filters,
+        DataFormat::ChannelsFirst => g.out_w,
+    };
+    let lanes = out_len / len;
+    let activation = epilogue.activation;
+    let final_len = lanes * activation.output_shape([1, 1, 1, len])[3];
+    let (uniform, groups) = kernels::last_axis::step(lanes, len, activation_id(activation))?;
+    let key = (&kernels::last_axis::LAST_AXIS as &dyn Program).key(Variant::NONE, element);
+    Ok(Some(step(caps, key, uniform, groups, final_len)?))
+}
+
 /// Everything one chunk's steps are planned from.
 struct ChunkContext<'a> {
     algorithm: &'static dyn Algorithm,
@@ -236,26 +261,7 @@ impl ChunkContext<'_> {
             None => None,
         };
         let out_len = chunk.batch_len * chunk.out_rows * g.out_w * g.filters;
-        let last_axis = if self.epilogue.needs_last_axis_pass() {
-            // The last axis is contiguous in both layouts: channels (channels_last) or width (channels_first).
-            let len = match g.data_format {
-                DataFormat::ChannelsLast => g.filters,
-                DataFormat::ChannelsFirst => g.out_w,
-            };
-            let lanes = out_len / len;
-            let activation = self.epilogue.activation;
-            let final_len = lanes * activation.output_shape([1, 1, 1, len])[3];
-            let (uniform, groups) = kernels::last_axis::step(lanes, len, activation_id(activation))?;
-            Some(self.pass((
-                &kernels::last_axis::LAST_AXIS,
-                Variant::NONE,
-                uniform,
-                groups,
-                final_len,
-            ))?)
-        } else {
-            None
-        };
+        let last_axis = last_axis_step(g, self.caps, self.element, self.epilogue, out_len)?;
         Ok(ChunkPlan {
             chunk: *chunk,
             pack,
