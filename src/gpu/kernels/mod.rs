@@ -299,6 +299,7 @@ pub fn passes() -> &'static [&'static dyn Program] {
     static PASSES: &[&dyn Program] = &[
         &layout::PACK_INPUT,
         &layout::PACK_PLANES,
+        &layout::PACK_PLANES_ANY,
         &layout::UNPACK_OUTPUT,
         &layout::UNPACK_PLANES,
         &last_axis::LAST_AXIS,

@@ -169,16 +169,13 @@ impl Packing {
             Self::Grouped { .. } if g.groups == 1 => 0,
             Self::Grouped { .. } => 1,
         };
-        let (program, variant, groups): (&'static dyn Program, _, u64) = if fast {
-            (
-                &PACK_PLANES,
-                Variant::of(&[mode]),
-                (vec4s as u64 / 4).div_ceil(PLANES_WORKGROUP as u64),
-            )
-        } else {
-            let variant = Variant::of(&[u32::from(channels_first), mode]);
-            (&PACK_INPUT, variant, (vec4s as u64).div_ceil(WORKGROUP as u64))
+        let per_4_pixels = (pixels.div_ceil(4) * c4) as u64;
+        let (program, groups): (&'static dyn Program, u64) = match (channels_first, fast) {
+            (true, true) => (&PACK_PLANES, per_4_pixels.div_ceil(PLANES_WORKGROUP as u64)),
+            (true, false) => (&PACK_PLANES_ANY, per_4_pixels.div_ceil(PLANES_WORKGROUP as u64)),
+            (false, _) => (&PACK_INPUT, (vec4s as u64).div_ceil(WORKGROUP as u64)),
         };
+        let variant = Variant::of(&[mode]);
         Ok((program, variant, bytes_of(&u).to_vec(), groups, vec4s * 4))
     }
 
@@ -293,12 +290,6 @@ fn no_variants() -> Vec<Variant> {
     vec![Variant::NONE]
 }
 
-fn pack_variants() -> Vec<Variant> {
-    (0..2)
-        .flat_map(|nchw| (0..3).map(move |mode| Variant::of(&[nchw, mode])))
-        .collect()
-}
-
 fn mode_variants() -> Vec<Variant> {
     (0..3).map(|mode| Variant::of(&[mode])).collect()
 }
@@ -349,13 +340,21 @@ fn unpack_layout() -> UniformLayout {
     )
 }
 
-/// Packs any layout with 4 scalar reads per packed vec4.
+/// Packs channels_last input with 4 scalar reads per packed vec4.
 pub static PACK_INPUT: LayoutPass = LayoutPass {
     name: "pack_input",
     body: include_str!("pack_input.wgsl"),
     uniform: pack_layout,
-    overrides: &["NCHW", "MODE"],
-    variants: pack_variants,
+    overrides: &["MODE"],
+    variants: mode_variants,
+};
+/// Packs any channels_first planes, 4 pixels x 4 channels per invocation with scalar reads.
+pub static PACK_PLANES_ANY: LayoutPass = LayoutPass {
+    name: "pack_planes_any",
+    body: include_str!("pack_planes_any.wgsl"),
+    uniform: pack_layout,
+    overrides: &["MODE"],
+    variants: mode_variants,
 };
 /// Packs channels_first planes of whole vec4s, 4 pixels x 4 channels per invocation.
 pub static PACK_PLANES: LayoutPass = LayoutPass {

@@ -1,14 +1,12 @@
-// Packs a chunk's input for the vec4 kernels: from channels_last or channels_first, `in_c`
-// channels, to channels_last pixels of `c4` vec4s, each group's channels padded with zeros to a
-// whole number of vec4s (`cp` per group), or for a depthwise layer with `mult` filters per
+// Packs a chunk's channels_last input for the vec4 kernels: `in_c` channels to pixels of `c4`
+// vec4s, each group's channels padded with zeros to a whole number of vec4s (`cp` per group), or for a depthwise layer with `mult` filters per
 // channel each channel repeated `mult` times (then padded at the end). One invocation writes one
-// packed vec4 from 4 scalar reads. `pack_planes.wgsl` is the faster form for channels_first
-// planes of whole vec4s. Prepended with the shared WGSL (see program/wgsl.rs).
+// packed vec4 from 4 scalar reads. channels_first input takes `pack_planes.wgsl` (planes of
+// whole vec4s) or `pack_planes_any.wgsl`. Prepended with the shared WGSL (see program/wgsl.rs).
 
 const WORKGROUP: u32 = 64u;
-// Compile-time choices (a runtime branch costs llvmpipe both sides): the input is channels_first;
-// the channel mapping is one group (0), groups (1) or depthwise repetition (2).
-override NCHW: u32 = 0u;
+// Compile-time choice (a runtime branch costs llvmpipe both sides): the channel mapping is one
+// group (0), groups (1) or depthwise repetition (2).
 override MODE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> q: PackParams;
@@ -34,9 +32,6 @@ fn channel(pixel: u32, j: u32) -> f32 {
     let c = source_channel(j);
     if (c >= q.in_c) {
         return 0.0;
-    }
-    if (NCHW != 0u) {
-        return f32(src[(pixel / q.hw * q.in_c + c) * q.hw + pixel % q.hw]);
     }
     return f32(src[pixel * q.in_c + c]);
 }
