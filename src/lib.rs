@@ -31,6 +31,7 @@ pub use keras::activation::Activation;
 pub use keras::builder::{Conv2dBuilder, KerasArg};
 pub use keras::config::{Conv2dConfig, IntArg};
 pub use keras::constraint::Constraint;
+pub use keras::dtype::{DtypePolicy, FloatType};
 pub use keras::initializer::Initializer;
 pub use keras::regularizer::Regularizer;
 pub use layer::Conv2d;

@@ -28,17 +28,22 @@ fn specialised(
 fn validate(label: &str, source: &str) -> naga::Module {
     let module =
         naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP)
-        .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
-        .subgroup_operations(naga::valid::SubgroupOperationSet::all())
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT16,
+    )
+    .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+    .subgroup_operations(naga::valid::SubgroupOperationSet::all())
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
     module
 }
 
 #[test]
 fn every_program_variant_validates() {
     let mut count = 0;
+    // Every failure at once (the first per program and element type), not just the first.
+    let mut failures = Vec::new();
     for program in kernels::programs() {
         for element in program.elements() {
             for variant in program.variants() {
@@ -47,11 +52,21 @@ fn every_program_variant_validates() {
                     program.name(),
                     variant.describe(program.variant_params())
                 );
-                validate(&label, &specialised(program, &variant, *element));
+                let source = specialised(program, &variant, *element);
+                if let Err(e) = std::panic::catch_unwind(|| validate(&label, &source)) {
+                    failures.push(e.downcast_ref::<String>().cloned().unwrap_or(label));
+                    break;
+                }
                 count += 1;
             }
         }
     }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(count >= kernels::programs().len(), "validated {count} variants");
 }
 

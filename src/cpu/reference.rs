@@ -4,6 +4,7 @@
 use crate::conv::geometry::Conv2dGeometry;
 use crate::conv::DataFormat;
 use crate::keras::activation::{apply_last_axis, Activation};
+use crate::keras::dtype::FloatType;
 
 /// Cross-correlation of `input` (in `geom.data_format`) with an HWIO `kernel`, plus `bias`,
 /// in f64. Groups take channel slices: group `g` reads input channels
@@ -57,6 +58,37 @@ pub fn conv2d(geom: &Conv2dGeometry, input: &[f32], kernel: &[f32], bias: Option
         }
     }
     out
+}
+
+/// The layer's forward pass in a policy's compute dtype, as Keras runs it: the input, kernel and
+/// bias are already rounded to `dtype`; the convolution accumulates in f64 and is rounded, the bias
+/// add is rounded, and the activation (in f64 on the rounded values) is rounded. With float32
+/// the output is the unrounded f64 result, as [`conv2d`] + [`activate`] give it.
+pub fn forward_in(
+    geom: &Conv2dGeometry,
+    (input, kernel, bias): (&[f32], &[f32], Option<&[f32]>),
+    activation: Activation,
+    dtype: FloatType,
+) -> (Vec<f64>, [usize; 4]) {
+    if dtype == FloatType::Float32 {
+        let raw = conv2d(geom, input, kernel, bias);
+        return activate(activation, &raw, geom.output_shape());
+    }
+    let mut raw = conv2d(geom, input, kernel, None);
+    let plane = geom.out_h * geom.out_w;
+    for (i, v) in raw.iter_mut().enumerate() {
+        *v = dtype.round(*v);
+        if let Some(b) = bias {
+            let f = match geom.data_format {
+                DataFormat::ChannelsLast => i % geom.filters,
+                DataFormat::ChannelsFirst => i / plane % geom.filters,
+            };
+            *v = dtype.round(*v + b[f] as f64);
+        }
+    }
+    let (mut values, shape) = activate(activation, &raw, geom.output_shape());
+    values.iter_mut().for_each(|v| *v = dtype.round(*v));
+    (values, shape)
 }
 
 /// Applies `activation` to an output of `shape` (4-D, any layout): element-wise, or along the

@@ -12,12 +12,14 @@ use crate::gpu::memory::binds::{BindCache, Bound};
 use crate::gpu::memory::buffers;
 use crate::gpu::memory::pool::PooledBuffer;
 use crate::gpu::memory::weights::GpuWeights;
+use crate::gpu::plan;
 use crate::gpu::plan::filter_split::MergePlan;
 use crate::gpu::plan::{ChunkPlan, Plan, Step};
 use crate::gpu::program::cache::CompileInput;
 use crate::gpu::program::ElementType;
+use crate::keras::dtype::FloatType;
 
-fn pooled(b: &PooledBuffer) -> Bound<'_> {
+pub(crate) fn pooled(b: &PooledBuffer) -> Bound<'_> {
     Bound {
         id: b.id(),
         buffer: b.buffer(),
@@ -165,12 +167,13 @@ pub(crate) fn run_resident(
             ctx.caps.max_buffer
         )));
     }
-    let output = buffers::output(ctx, "wgpu-conv2d output", element, total)?;
     let in_shape = match geom.data_format {
         DataFormat::ChannelsLast => [geom.batch, geom.in_h, geom.in_w, geom.in_c],
         DataFormat::ChannelsFirst => [geom.batch, geom.in_c, geom.in_h, geom.in_w],
     };
     let axis = row_axis(geom.data_format);
+    check_band_alignment(plan, in_shape, axis)?;
+    let output = buffers::output(ctx, "wgpu-conv2d output", element, total)?;
     for cp in chunks {
         let c = cp.chunk;
         let images = (c.batch_start, c.batch_len);
@@ -224,10 +227,11 @@ pub(crate) fn merge_slices(
     binds: &BindCache,
     parts: &[Bound<'_>],
     plan: &MergePlan,
+    element: ElementType,
 ) -> Result<PooledBuffer> {
     let _exclusive = ctx.exclusive();
     ctx.check_alive()?;
-    let merged = buffers::output(ctx, "wgpu-conv2d output", ElementType::F32, plan.merged_len)?;
+    let merged = buffers::output(ctx, "wgpu-conv2d output", element, plan.merged_len)?;
     let mut encoder = ctx.scoped("creating a command encoder", || {
         ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-conv2d filter slices"),
@@ -240,11 +244,71 @@ pub(crate) fn merge_slices(
         buffers::submit(ctx, encoder)?;
         return Ok(merged);
     };
-    let activated = buffers::output(ctx, "wgpu-conv2d activated", ElementType::F32, step.output_len)?;
+    let activated = buffers::output(ctx, "wgpu-conv2d activated", element, step.output_len)?;
     record(ctx, &mut encoder, binds, step, &[pooled(&merged), pooled(&activated)])?;
     buffers::submit(ctx, encoder)?;
     drop(merged); // back to the pool only once the work that uses it is queued
     Ok(activated)
+}
+
+/// A copy of the `len` values of `input` (stored as `from`) stored as `to` and rounded to `dtype`:
+/// a layer's input cast to its storage type and compute dtype.
+///
+/// # Errors
+/// The GPU's errors.
+pub(crate) fn convert_values(
+    ctx: &Arc<GpuContext>,
+    binds: &BindCache,
+    (input, len): (Bound<'_>, usize),
+    (from, to): (ElementType, ElementType),
+    dtype: FloatType,
+) -> Result<PooledBuffer> {
+    let _exclusive = ctx.exclusive();
+    ctx.check_alive()?;
+    let (uniform, groups) = kernels::round_values::step(len, dtype)?;
+    let step = plan::step(&ctx.caps, kernels::round_values::key(from, to), uniform, groups, len)?;
+    let out = buffers::output(ctx, "wgpu-conv2d converted input", to, len)?;
+    let mut encoder = ctx.scoped("creating a command encoder", || {
+        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wgpu-conv2d input conversion"),
+        })
+    })?;
+    record(ctx, &mut encoder, binds, &step, &[input, pooled(&out)])?;
+    buffers::submit(ctx, encoder)?;
+    Ok(out)
+}
+
+/// Buffer copies move whole 4-byte words: with 2-byte elements every band's runs must start and
+/// end on an even element, or the copies would be invalid.
+fn check_band_alignment(plan: &Plan, in_shape: [usize; 4], axis: usize) -> Result<()> {
+    let per_word = (4 / plan.element.bytes().max(1)) as usize;
+    if per_word <= 1 {
+        return Ok(());
+    }
+    let mut aligned = true;
+    let mut check =
+        |offset: usize, len: usize| aligned &= offset.is_multiple_of(per_word) && len.is_multiple_of(per_word);
+    for cp in &plan.chunks {
+        let c = cp.chunk;
+        let images = (c.batch_start, c.batch_len);
+        for_each_run(in_shape, axis, images, (c.in_row_start, c.in_rows), &mut check);
+        for_each_run(
+            plan.output_shape,
+            axis,
+            images,
+            (c.out_row_start, c.out_rows),
+            &mut check,
+        );
+    }
+    if aligned {
+        Ok(())
+    } else {
+        Err(Error::Unsupported(format!(
+            "a resident {} tensor over the binding limit splits into bands of an odd number of values, \
+             which buffer copies cannot move; use forward_on with host data for this layer",
+            plan.element
+        )))
+    }
 }
 
 /// One chunk's recorded passes.

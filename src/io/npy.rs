@@ -14,7 +14,8 @@ fn err(path: &str, message: impl Into<String>) -> Error {
     }
 }
 
-/// Parses `.npy` bytes: `<f4` or `<f8`, C order. f64 values are rounded to f32, as Keras casts inputs.
+/// Parses `.npy` bytes: `<f2`, `<f4` or `<f8`, C order. f64 values are rounded to f32, as Keras
+/// casts inputs; f16 values are exact in f32. (bfloat16 has no `.npy` code: save it as float32.)
 ///
 /// # Errors
 /// [`Error::Io`] naming `source` for a malformed header, another dtype, Fortran order, or a
@@ -46,13 +47,15 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Tensor> {
     let descr = field("descr")?;
     let width = if descr.starts_with("'<f4'") || descr.starts_with("'float32'") {
         4
+    } else if descr.starts_with("'<f2'") || descr.starts_with("'float16'") {
+        2
     } else if descr.starts_with("'<f8'") || descr.starts_with("'float64'") {
         8
     } else {
         let shown = descr.split(',').next().unwrap_or(descr);
         return Err(err(
             source,
-            format!("dtype {shown} is not supported: save float32 or float64 (little-endian)"),
+            format!("dtype {shown} is not supported: save float16, float32 or float64 (little-endian)"),
         ));
     };
     let fortran = field("fortran_order")?.starts_with("True");
@@ -81,14 +84,19 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Tensor> {
             ),
         ));
     }
-    let values: Vec<f32> = if width == 4 {
-        data.chunks_exact(4)
+    let values: Vec<f32> = match width {
+        2 => data
+            .chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        4 => data
+            .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    } else {
-        data.chunks_exact(8)
+            .collect(),
+        _ => data
+            .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().expect("chunk of 8")) as f32)
-            .collect()
+            .collect(),
     };
     let values = if fortran {
         column_major_to_row_major(&values, &shape)
@@ -128,14 +136,39 @@ pub fn read(path: impl AsRef<Path>) -> Result<Tensor> {
     parse(&bytes, &shown)
 }
 
+/// The element type of a written `.npy` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NpyDtype {
+    /// `<f4`.
+    #[default]
+    Float32,
+    /// `<f2` (values rounded to nearest even; inf past 65504).
+    Float16,
+}
+
+impl NpyDtype {
+    fn descr(self) -> &'static str {
+        match self {
+            Self::Float32 => "<f4",
+            Self::Float16 => "<f2",
+        }
+    }
+}
+
 /// `.npy` bytes (version 1.0, `<f4`, C order) for a tensor.
 pub fn to_bytes(tensor: &Tensor) -> Vec<u8> {
+    to_bytes_as(tensor, NpyDtype::Float32)
+}
+
+/// `.npy` bytes (version 1.0, C order) for a tensor stored as `dtype`.
+pub fn to_bytes_as(tensor: &Tensor, dtype: NpyDtype) -> Vec<u8> {
     let dims: Vec<String> = tensor.shape().iter().map(usize::to_string).collect();
     let shape = match dims.len() {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    let descr = dtype.descr();
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Pad so that the data starts on a 64-byte boundary, ending the header with '\n'.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
@@ -145,10 +178,16 @@ pub fn to_bytes(tensor: &Tensor) -> Vec<u8> {
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    tensor
-        .data()
-        .iter()
-        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    match dtype {
+        NpyDtype::Float32 => tensor
+            .data()
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        NpyDtype::Float16 => tensor
+            .data()
+            .iter()
+            .for_each(|v| out.extend_from_slice(&half::f16::from_f32(*v).to_le_bytes())),
+    }
     out
 }
 
@@ -157,13 +196,34 @@ pub fn to_bytes(tensor: &Tensor) -> Vec<u8> {
 /// # Errors
 /// [`Error::Io`] when the file cannot be written.
 pub fn write(path: impl AsRef<Path>, tensor: &Tensor) -> Result<()> {
+    write_as(path, tensor, NpyDtype::Float32)
+}
+
+/// Writes a tensor as a `.npy` file of `dtype`.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be written.
+pub fn write_as(path: impl AsRef<Path>, tensor: &Tensor, dtype: NpyDtype) -> Result<()> {
     let path = path.as_ref();
-    std::fs::write(path, to_bytes(tensor)).map_err(|e| err(&path.display().to_string(), e.to_string()))
+    std::fs::write(path, to_bytes_as(tensor, dtype)).map_err(|e| err(&path.display().to_string(), e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float16_files_round_trip_exactly_and_round_on_write() {
+        let t = Tensor::new([2, 3], vec![1.0, -0.5, 65504.0, 1e5, 1.0 + 1.0 / 4096.0, 6e-8]).unwrap();
+        let back = parse(&to_bytes_as(&t, NpyDtype::Float16), "t").unwrap();
+        assert_eq!(back.shape(), &[2, 3]);
+        assert_eq!(
+            back.data(),
+            &[1.0, -0.5, 65504.0, f32::INFINITY, 1.0, 2f32.powi(-24) * 1.0]
+        );
+        let exact = parse(&to_bytes_as(&back, NpyDtype::Float16), "t").unwrap();
+        assert_eq!(exact.data(), back.data());
+    }
 
     #[test]
     fn round_trips_and_rejects_bad_files() {

@@ -106,6 +106,8 @@ impl Conv2dBuilder {
         kernel_constraint;
         /// Keras: `bias_constraint`.
         bias_constraint;
+        /// Keras: `dtype`, a policy name (`"mixed_float16"`) or a serialized `DTypePolicy`.
+        dtype;
     }
 
     /// Keras: `strides` (an int or a pair).

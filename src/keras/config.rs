@@ -6,6 +6,7 @@ use crate::conv::{ConvParams, DataFormat, Padding};
 use crate::error::{Error, Result};
 use crate::keras::activation::Activation;
 use crate::keras::constraint::Constraint;
+use crate::keras::dtype::DtypePolicy;
 use crate::keras::initializer::Initializer;
 use crate::keras::regularizer::Regularizer;
 
@@ -92,8 +93,8 @@ pub struct Conv2dConfig {
     pub name: String,
     /// Keras: `trainable`.
     pub trainable: bool,
-    /// Keras: `dtype` policy, kept as written (only float32 is computed).
-    pub dtype: Value,
+    /// Keras: `dtype`, the dtype policy (its compute and variable dtypes).
+    pub dtype: DtypePolicy,
     /// Keras: `filters`.
     pub filters: u32,
     /// Keras: `kernel_size`.
@@ -196,7 +197,7 @@ impl RawArgs {
         };
         // Layer.__init__ runs first and resolves the activity regularizer.
         let activity_regularizer = optional(&self.activity_regularizer, Regularizer::from_keras)?;
-        check_dtype(&self.dtype)?;
+        let dtype = DtypePolicy::from_keras(&self.dtype)?;
         let kernel_size = self.kernel_size.standardize("kernel_size")?;
         let strides = self.strides.standardize("strides")?;
         let dilation_rate = self.dilation_rate.standardize("dilation_rate")?;
@@ -251,7 +252,7 @@ impl RawArgs {
         Ok(Conv2dConfig {
             name: self.name,
             trainable: self.trainable,
-            dtype: self.dtype,
+            dtype,
             filters: u32::try_from(self.filters).map_err(|_| too_large("filters", self.filters))?,
             kernel_size,
             strides,
@@ -271,27 +272,6 @@ impl RawArgs {
             lora_rank,
             lora_alpha,
         })
-    }
-}
-
-/// Only float32 is computed; other policies would silently change the numbers.
-fn check_dtype(dtype: &Value) -> Result<()> {
-    let name = match dtype {
-        Value::Null => return Ok(()),
-        Value::String(s) => s.as_str(),
-        Value::Object(o) => o
-            .get("config")
-            .and_then(|c| c.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or(""),
-        _ => "",
-    };
-    if name == "float32" {
-        Ok(())
-    } else {
-        Err(Error::Unsupported(format!(
-            "dtype policy {dtype}: this crate computes Conv2D in float32 only"
-        )))
     }
 }
 

@@ -75,10 +75,7 @@ impl Conv2dConfig {
         let mut out = Map::new();
         out.insert("name".into(), self.name.clone().into());
         out.insert("trainable".into(), self.trainable.into());
-        out.insert(
-            "dtype".into(),
-            json!({"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}),
-        );
+        out.insert("dtype".into(), self.dtype.to_keras());
         // Keras's Layer.get_config emits a set activity_regularizer right after dtype, and
         // BaseConv's dict update keeps that position; a null one sits in BaseConv's order.
         let activity = self.activity_regularizer.as_ref().map(|r| r.to_keras());

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod builder;
 pub mod config;
 pub(crate) mod constraint;
+pub mod dtype;
 pub(crate) mod initializer;
 mod json;
 pub(crate) mod object;

@@ -49,7 +49,8 @@ impl Conv2d {
         ctx: &GpuContext,
         geometry: &Conv2dGeometry,
     ) -> Result<Option<Vec<FilterSlice>>> {
-        filter_split::slices(geometry, ctx.caps(), ElementType::F32)
+        let element = crate::gpu::plan::element_for(ctx.caps(), self.config.dtype.compute_dtype());
+        filter_split::slices(geometry, ctx.caps(), element)
     }
 
     /// The slice layers for `slices`, built on first use and whenever the weights change.
@@ -66,8 +67,9 @@ impl Conv2d {
         {
             return Ok(s.clone());
         }
-        let kernel = self.kernel()?;
-        let bias = self.bias()?;
+        let kernel = self.compute_kernel()?;
+        let bias = self.compute_bias()?;
+        let bias = bias.as_deref();
         let [kh, kw, cin_g, filters]: [usize; 4] = kernel
             .shape()
             .try_into()
@@ -109,19 +111,21 @@ impl Conv2d {
     ) -> Result<GpuTensor> {
         let ctx = input.context();
         let sliced = self.sliced(ctx, slices)?;
-        let plan = filter_split::merge_plan(geometry, slices, ctx.caps(), ElementType::F32, &self.epilogue()?)?;
         let outputs = sliced
             .slices
             .iter()
             .map(|(_, layer)| layer.forward_gpu(input))
             .collect::<Result<Vec<_>>>()?;
+        let element = outputs.first().map_or(ElementType::F32, |t| t.element);
+        let plan = filter_split::merge_plan(geometry, slices, ctx.caps(), element, &self.epilogue()?)?;
         let parts: Vec<_> = outputs.iter().map(|t| t.buffer.bound()).collect();
-        let buffer = execute::merge_slices(ctx, &sliced.binds, &parts, &plan)?;
+        let buffer = execute::merge_slices(ctx, &sliced.binds, &parts, &plan, element)?;
         Ok(GpuTensor {
             ctx: ctx.clone(),
             buffer: TensorBuffer::Pooled(buffer),
             shape: self.activated_shape(geometry)?.to_vec(),
-            element: ElementType::F32,
+            element,
+            values_in: self.config.dtype.compute_dtype(),
         })
     }
 }

@@ -13,6 +13,7 @@ use crate::gpu::memory::tensor::TensorBuffer;
 use crate::gpu::{execute, plan, GpuTensor};
 use crate::keras::activation::Activation;
 use crate::keras::config::Conv2dConfig;
+use crate::keras::dtype::FloatType;
 use crate::tensor::Tensor;
 
 mod filter_split;
@@ -161,7 +162,8 @@ impl Conv2d {
 
     /// What the GPU's write step does for this layer.
     fn epilogue(&self) -> Result<Epilogue> {
-        Ok(Epilogue::new(self.config.activation, self.bias()?.is_some()))
+        let dtype = self.config.dtype.compute_dtype();
+        Ok(Epilogue::new(self.config.activation, self.bias()?.is_some()).rounded_to(dtype))
     }
 
     /// The write step of one filter slice: the element-wise part of the activation only.
@@ -170,10 +172,13 @@ impl Conv2d {
             a if a.is_axis_reduction() => Activation::Linear,
             a => a,
         };
-        Ok(Epilogue::new(activation, self.bias()?.is_some()))
+        let dtype = self.config.dtype.compute_dtype();
+        Ok(Epilogue::new(activation, self.bias()?.is_some()).rounded_to(dtype))
     }
 
-    /// `activation(conv(x, kernel) + bias)` on the CPU reference path (f64 accumulation).
+    /// `activation(conv(x, kernel) + bias)` on the CPU reference path (f64 accumulation), in the
+    /// dtype policy's compute dtype: with a half-precision policy the input, kernel and bias are
+    /// rounded to it, and so are the convolution, the bias add and the activation, as in Keras.
     ///
     /// # Errors
     /// Keras's input errors ([`Conv2d::geometry`]), [`Error::NotBuilt`], glu on an odd last axis.
@@ -184,9 +189,13 @@ impl Conv2d {
 
     fn forward_cpu(&self, geometry: &Conv2dGeometry, input: &Tensor) -> Result<Tensor> {
         let out_shape = self.activated_shape(geometry)?;
-        let kernel = self.kernel()?;
-        let raw = reference::conv2d(geometry, input.data(), kernel.data(), self.bias()?);
-        let (values, shape) = reference::activate(self.config.activation, &raw, geometry.output_shape());
+        let dtype = self.config.dtype.compute_dtype();
+        let kernel = self.compute_kernel()?;
+        let bias = self.compute_bias()?;
+        let mut x = std::borrow::Cow::Borrowed(input.data());
+        dtype.round_all_cow(&mut x); // Keras casts the input to the compute dtype
+        let operands = (x.as_ref(), kernel.data(), bias.as_deref());
+        let (values, shape) = reference::forward_in(geometry, operands, self.config.activation, dtype);
         debug_assert_eq!(shape, out_shape);
         Tensor::new(shape, values.into_iter().map(|v| v as f32).collect())
     }
@@ -217,7 +226,7 @@ impl Conv2d {
             return self.forward_sliced(&geometry, &slices, &resident)?.download();
         }
         let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
-        let weights = self.gpu_weights(ctx, plan.weight_prep)?;
+        let weights = self.gpu_weights(ctx, (plan.weight_prep, plan.element))?;
         // WGSL lets drivers assume finite math, so NaN/Inf would give unspecified results there:
         // such calls run on the CPU reference path, which propagates them as Keras does.
         if !weights.finite || !input.data().iter().all(|v| v.is_finite()) {
@@ -226,7 +235,10 @@ impl Conv2d {
             });
             return self.forward_cpu(&geometry, input);
         }
-        let values = execute::run(ctx, &geometry, &plan, input.data(), &weights)?;
+        let dtype = self.config.dtype.compute_dtype();
+        let mut x = std::borrow::Cow::Borrowed(input.data());
+        dtype.round_all_cow(&mut x); // Keras casts the input to the compute dtype
+        let values = execute::run(ctx, &geometry, &plan, &x, &weights)?;
         debug_assert_eq!(plan.output_shape, out_shape);
         Tensor::new(out_shape, values)
     }
@@ -249,13 +261,26 @@ impl Conv2d {
         }
         let out_shape = self.activated_shape(&geometry)?;
         let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
-        let weights = self.gpu_weights(ctx, plan.weight_prep)?;
-        let buffer = execute::run_resident(ctx, &geometry, &plan, input.buffer.bound(), &weights)?;
+        let weights = self.gpu_weights(ctx, (plan.weight_prep, plan.element))?;
+        let dtype = self.config.dtype.compute_dtype();
+        // Keras casts the input to the compute dtype: a copy in the plan's storage type, unless
+        // the input is already stored so and its values are already in that dtype.
+        let rounds = dtype != FloatType::Float32 && input.values_in != dtype;
+        let rounded = (rounds || input.element != plan.element)
+            .then(|| {
+                let from_to = (input.element, plan.element);
+                execute::convert_values(ctx, &weights.binds, (input.buffer.bound(), input.len()), from_to, dtype)
+            })
+            .transpose()?;
+        let bound = rounded.as_ref().map_or(input.buffer.bound(), execute::pooled);
+        let buffer = execute::run_resident(ctx, &geometry, &plan, bound, &weights)?;
+        drop(rounded); // back to the pool only once the work that reads it is queued
         Ok(GpuTensor {
             ctx: ctx.clone(),
             buffer: TensorBuffer::Pooled(buffer),
             shape: out_shape.to_vec(),
             element: plan.element,
+            values_in: dtype,
         })
     }
 

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::WeightPrep;
 use crate::gpu::memory::weights::GpuWeights;
+use crate::gpu::program::ElementType;
 use crate::gpu::GpuContext;
+use crate::keras::dtype::FloatType;
 use crate::keras::initializer::Initializer;
 use crate::layer::Conv2d;
 use crate::tensor::Tensor;
@@ -69,7 +71,29 @@ pub(super) struct Weights {
     pub(super) lora: Option<Lora>,
 }
 
+impl Weights {
+    /// Every variable rounded to `dtype`, as Keras stores them in the policy's variable dtype.
+    fn round_to(&mut self, dtype: FloatType) {
+        dtype.round_all(&mut self.kernel);
+        if let Some(b) = self.bias.as_mut() {
+            dtype.round_all(b);
+        }
+        if let Some(l) = self.lora.as_mut() {
+            dtype.round_all(&mut l.a);
+            dtype.round_all(&mut l.b);
+        }
+    }
+}
+
 impl Conv2d {
+    /// Rounds the variables to the policy's variable dtype (a no-op for float32 variables).
+    fn round_variables(&mut self) {
+        let dtype = self.config.dtype.variable_dtype();
+        if let Some(w) = self.weights.as_mut() {
+            w.round_to(dtype);
+        }
+    }
+
     /// HWIO kernel shape for `input_channels`.
     pub(super) fn kernel_shape_for(&self, input_channels: usize) -> [usize; 4] {
         let c = &self.config;
@@ -117,6 +141,7 @@ impl Conv2d {
                 l.alpha_json = json.clone();
             }
         }
+        self.round_variables();
         Ok(())
     }
 
@@ -212,6 +237,7 @@ impl Conv2d {
             bias,
             lora,
         });
+        self.round_variables();
         Ok(())
     }
 
@@ -253,6 +279,7 @@ impl Conv2d {
                 b,
             });
         }
+        self.round_variables();
         Ok(())
     }
 
@@ -284,6 +311,31 @@ impl Conv2d {
         Tensor::new(shape, merged)
     }
 
+    /// The kernel as the convolution reads it: [`Conv2d::kernel`] cast to the policy's compute dtype.
+    ///
+    /// # Errors
+    /// [`Error::NotBuilt`].
+    pub fn compute_kernel(&self) -> Result<Tensor> {
+        let kernel = self.kernel()?;
+        let shape = kernel.shape().to_vec();
+        let mut values = kernel.into_data();
+        self.config.dtype.compute_dtype().round_all(&mut values);
+        Tensor::new(shape, values)
+    }
+
+    /// The bias cast to the policy's compute dtype, if the layer uses one.
+    ///
+    /// # Errors
+    /// [`Error::NotBuilt`].
+    pub fn compute_bias(&self) -> Result<Option<Vec<f32>>> {
+        let dtype = self.config.dtype.compute_dtype();
+        Ok(self.bias()?.map(|b| {
+            let mut b = b.to_vec();
+            dtype.round_all(&mut b);
+            b
+        }))
+    }
+
     /// The bias, if the layer uses one.
     ///
     /// # Errors
@@ -292,9 +344,13 @@ impl Conv2d {
         Ok(self.built("bias")?.bias.as_deref())
     }
 
-    /// The weights resident on `ctx` with the kernel in the layout `prep`, uploading them when
-    /// missing or stale.
-    pub(super) fn gpu_weights(&self, ctx: &Arc<GpuContext>, prep: WeightPrep) -> Result<Arc<GpuWeights>> {
+    /// The weights resident on `ctx` with the kernel in the layout `prep`, stored as `element`,
+    /// uploading them when missing or stale.
+    pub(super) fn gpu_weights(
+        &self,
+        ctx: &Arc<GpuContext>,
+        (prep, element): (WeightPrep, ElementType),
+    ) -> Result<Arc<GpuWeights>> {
         let version = self.built("forward_on")?.version;
         ctx.refresh_lost_state();
         ctx.check_alive()?;
@@ -305,14 +361,20 @@ impl Conv2d {
             .map_err(|_| Error::PoisonedLock("a layer's weight cache"))?;
         if let Some(w) = cache
             .as_ref()
-            .filter(|w| w.context_id == ctx.id && w.version == version)
+            .filter(|w| w.context_id == ctx.id && w.version == version && w.element == element)
         {
             if !w.has(prep) {
-                w.prepare(ctx, prep, self.kernel()?.data(), self.bias()?)?;
+                w.prepare(
+                    ctx,
+                    prep,
+                    self.compute_kernel()?.data(),
+                    self.compute_bias()?.as_deref(),
+                )?;
             }
             return Ok(w.clone());
         }
-        let kernel = self.kernel()?;
+        let kernel = self.compute_kernel()?;
+        let bias = self.compute_bias()?;
         let shape: [usize; 4] = kernel
             .shape()
             .try_into()
@@ -322,8 +384,8 @@ impl Conv2d {
             ctx,
             version,
             (kernel.data(), shape, groups),
-            self.bias()?,
-            prep,
+            bias.as_deref(),
+            (prep, element),
         )?);
         *cache = Some(uploaded.clone());
         Ok(uploaded)
@@ -371,6 +433,7 @@ impl Conv2d {
         if let (Some(c), Some(b)) = (bc, w.bias.as_mut()) {
             *b = c.apply(b, &[b.len()])?;
         }
+        self.round_variables();
         Ok(())
     }
 }

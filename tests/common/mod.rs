@@ -63,8 +63,14 @@ pub struct Golden {
 
 /// Every golden case, with its layer holding Keras's weights (LoRA factors too).
 pub fn goldens() -> Vec<Golden> {
+    goldens_in("keras")
+}
+
+/// Every golden case under `tests/fixtures/<dir>/`.
+#[allow(dead_code)] // not every test binary reads every fixture set
+pub fn goldens_in(dir: &str) -> Vec<Golden> {
     use wgpu_conv2d::io::npy;
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture("keras"))
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();

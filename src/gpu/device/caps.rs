@@ -20,6 +20,8 @@ pub struct DeviceCaps {
     pub subgroup8: bool,
     /// A CPU (software) adapter: it rewards few loads per FLOP and punishes workgroup memory.
     pub software: bool,
+    /// The device has `SHADER_F16`: half-precision layers store f16 tensors.
+    pub shader_f16: bool,
 }
 
 impl DeviceCaps {
@@ -38,6 +40,7 @@ impl DeviceCaps {
             ],
             subgroup8,
             software,
+            shader_f16: false,
         }
     }
 
@@ -48,6 +51,14 @@ impl DeviceCaps {
         caps.max_buffer = max_buffer;
         caps.max_workgroups_per_dim = max_workgroups_per_dim;
         caps
+    }
+
+    /// True when programs of `element` can run here.
+    pub fn supports_element(&self, element: crate::gpu::program::ElementType) -> bool {
+        match element {
+            crate::gpu::program::ElementType::F32 => true,
+            crate::gpu::program::ElementType::F16 => self.shader_f16,
+        }
     }
 
     /// The largest byte size one tensor binding may have.

@@ -130,8 +130,9 @@ impl GpuContext {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-conv2d"),
-            // Subgroups are the one optional feature the kernels use (the software-adapter GEMM).
-            required_features: adapter.features() & wgpu::Features::SUBGROUP,
+            // The optional features the kernels use: subgroups (the software-adapter GEMM) and
+            // SHADER_F16 (f16 storage for half-precision layers).
+            required_features: adapter.features() & (wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16),
             required_limits: limits,
             ..Default::default()
         }))
@@ -212,7 +213,10 @@ impl GpuContext {
         let gl = info.backend == wgpu::Backend::Gl;
         Arc::new(Self {
             id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
-            caps: DeviceCaps::of(&device.limits(), subgroup8, software),
+            caps: DeviceCaps {
+                shader_f16: device.features().contains(wgpu::Features::SHADER_F16),
+                ..DeviceCaps::of(&device.limits(), subgroup8, software)
+            },
             filter: AlgorithmFilter {
                 family: options.kernel_family,
                 only: options.algorithms.clone(),

@@ -14,7 +14,7 @@ use crate::gpu::program::{wgsl, BindingShape, ElementType, ProgramKey, Variant};
 
 pub mod depthwise;
 pub mod direct;
-mod epilogue;
+pub(crate) mod epilogue;
 pub mod grouped;
 pub mod igemm_subgroup;
 pub mod igemm_tiled;
@@ -22,6 +22,7 @@ pub mod last_axis;
 pub mod layout;
 pub mod merge_filters;
 pub mod params;
+pub mod round_values;
 mod store;
 
 pub use epilogue::{activation_id, Epilogue};
@@ -304,6 +305,7 @@ pub fn passes() -> &'static [&'static dyn Program] {
         &layout::UNPACK_PLANES,
         &last_axis::LAST_AXIS,
         &merge_filters::MERGE_FILTERS,
+        &round_values::ROUND_VALUES,
     ];
     PASSES
 }

@@ -18,6 +18,17 @@ fn injected_oom(ctx: &GpuContext, label: &str) -> Result<()> {
     Ok(())
 }
 
+/// `bytes` padded with zeros to whole 4-byte words: queue writes move words (2-byte elements
+/// can leave an odd half word), and every buffer is allocated in whole vec4s, so the pad fits.
+fn padded(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if bytes.len().is_multiple_of(4) {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = bytes.to_vec();
+    out.resize(bytes.len().next_multiple_of(4), 0);
+    std::borrow::Cow::Owned(out)
+}
+
 /// A buffer holding `bytes`, written through the queue (wgpu's `create_buffer_init` unwraps a
 /// mapping and panics on a lost device).
 fn init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
@@ -25,11 +36,11 @@ fn init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) 
     ctx.scoped("creating a buffer", || {
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: (bytes.len() as u64).max(4).next_multiple_of(4),
+            size: (bytes.len() as u64).max(16).next_multiple_of(16),
             usage: usage | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        ctx.queue.write_buffer(&buffer, 0, bytes);
+        ctx.queue.write_buffer(&buffer, 0, &padded(bytes));
         buffer
     })
 }
@@ -79,7 +90,7 @@ pub(crate) fn upload_pooled(ctx: &GpuContext, label: &str, element: ElementType,
     let buffer = acquire(ctx, label, tensor_bytes(element, data.len())?, TENSOR_USAGE)?;
     let bytes = element.encode(data);
     ctx.scoped("writing a buffer", || {
-        ctx.queue.write_buffer(buffer.buffer(), 0, &bytes)
+        ctx.queue.write_buffer(buffer.buffer(), 0, &padded(&bytes))
     })?;
     Ok(buffer)
 }
@@ -91,7 +102,7 @@ pub(crate) fn output(ctx: &GpuContext, label: &str, element: ElementType, len: u
         let nan = vec![f32::NAN; len.max(1)];
         let bytes = element.encode(&nan);
         ctx.scoped("writing a buffer", || {
-            ctx.queue.write_buffer(buffer.buffer(), 0, &bytes)
+            ctx.queue.write_buffer(buffer.buffer(), 0, &padded(&bytes))
         })?;
     }
     Ok(buffer)
@@ -125,7 +136,8 @@ pub(crate) fn submit_and_read(
     let staging_buf = staging.buffer().clone();
     let (sender, receiver) = mpsc::channel();
     let submission = ctx.scoped("submitting work and its readback", || {
-        encoder.copy_buffer_to_buffer(source, 0, &staging_buf, 0, size);
+        // Whole words (2-byte elements can end mid-word); both buffers hold whole vec4s.
+        encoder.copy_buffer_to_buffer(source, 0, &staging_buf, 0, size.next_multiple_of(4));
         let index = ctx.queue.submit([encoder.finish()]);
         staging_buf.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
@@ -160,7 +172,8 @@ pub(crate) fn submit_and_read(
                 operation: "reading the readback buffer".into(),
                 source: GpuSource::new(e),
             })?;
-        element.decode(&view)
+        // The staging buffer is rounded up to whole vec4s: only `size` bytes are the tensor's.
+        element.decode(&view[..size as usize])
     };
     staging_buf.unmap();
     staging.release();

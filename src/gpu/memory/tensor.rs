@@ -10,6 +10,7 @@ use crate::gpu::memory::binds::Bound;
 use crate::gpu::memory::buffers;
 use crate::gpu::memory::pool::{self, PooledBuffer};
 use crate::gpu::program::ElementType;
+use crate::keras::dtype::FloatType;
 use crate::tensor::Tensor;
 
 /// The buffer behind a tensor: one of the context's pool (back there when dropped), or a caller's.
@@ -38,6 +39,10 @@ pub struct GpuTensor {
     pub(crate) buffer: TensorBuffer,
     pub(crate) shape: Vec<usize>,
     pub(crate) element: ElementType,
+    /// The float type every value is exactly representable in (float32 when not known): a
+    /// half-precision layer's output is in its compute dtype, and the next layer of that policy
+    /// then reads it without rounding it again.
+    pub(crate) values_in: FloatType,
 }
 
 impl GpuTensor {
@@ -51,7 +56,20 @@ impl GpuTensor {
     /// [`Error::Unsupported`] when it exceeds one binding (`forward_on` with host data splits
     /// such tensors; a resident one must fit); the GPU's errors.
     pub fn upload(ctx: &Arc<GpuContext>, tensor: &Tensor) -> Result<Self> {
-        let element = ElementType::F32;
+        Self::upload_as(ctx, tensor, ElementType::F32)
+    }
+
+    /// Uploads `tensor` to `ctx` stored as `element`: [`ElementType::F16`] (values rounded to
+    /// float16) halves the upload and the memory for a chain of float16 layers.
+    ///
+    /// # Errors
+    /// As [`GpuTensor::upload`]; [`Error::Unsupported`] for f16 on a device without `SHADER_F16`.
+    pub fn upload_as(ctx: &Arc<GpuContext>, tensor: &Tensor, element: ElementType) -> Result<Self> {
+        if !ctx.caps.supports_element(element) {
+            return Err(Error::Unsupported(format!(
+                "{element} tensors need the SHADER_F16 feature, which this device lacks"
+            )));
+        }
         let bytes = element
             .bytes_of(tensor.len())
             .ok_or(Error::SizeOverflow("tensor bytes"))?;
@@ -69,6 +87,10 @@ impl GpuTensor {
             buffer: TensorBuffer::Pooled(buffer),
             shape: tensor.shape().to_vec(),
             element,
+            values_in: match element {
+                ElementType::F32 => FloatType::Float32,
+                ElementType::F16 => FloatType::Float16,
+            },
         })
     }
 
@@ -118,7 +140,14 @@ impl GpuTensor {
             },
             shape: shape.to_vec(),
             element,
+            values_in: FloatType::Float32,
         })
+    }
+
+    /// The float type every value is known to be exactly representable in: a half-precision
+    /// layer's compute dtype for its output, float32 for uploaded or wrapped data.
+    pub fn values_dtype(&self) -> FloatType {
+        self.values_in
     }
 
     /// The buffer holding the data, to bind in your own passes. The tensor's values are its first

@@ -51,7 +51,8 @@ pub(crate) struct GpuWeights {
 }
 
 impl GpuWeights {
-    /// Uploads the (LoRA-merged) HWIO kernel of `shape` and the bias in the layout `prep`.
+    /// Uploads the (LoRA-merged) HWIO kernel of `shape` and the bias in the layout `prep`, stored
+    /// as `element`.
     ///
     /// # Errors
     /// [`Error::Unsupported`] when the kernel exceeds one binding; the GPU's errors.
@@ -60,14 +61,14 @@ impl GpuWeights {
         version: u64,
         (kernel, shape, groups): (&[f32], [usize; 4], usize),
         bias: Option<&[f32]>,
-        prep: WeightPrep,
+        (prep, element): (WeightPrep, ElementType),
     ) -> Result<Self> {
         let _exclusive = ctx.exclusive();
         let weights = Self {
             context_id: ctx.id,
             version,
             finite: kernel.iter().chain(bias.unwrap_or(&[])).all(|v| v.is_finite()),
-            element: ElementType::F32,
+            element,
             shape,
             groups,
             prepared: Mutex::new(HashMap::new()),

@@ -7,8 +7,9 @@ use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::device::{AlgorithmFilter, DeviceCaps, GpuContext};
 use crate::gpu::kernels::layout::{self, Packing};
-use crate::gpu::kernels::{self, activation_id, Algorithm, AlgorithmId, Epilogue, Program, WeightPrep};
+use crate::gpu::kernels::{self, Algorithm, AlgorithmId, Epilogue, Program, WeightPrep};
 use crate::gpu::program::{ElementType, ProgramKey, Variant};
+use crate::keras::dtype::FloatType;
 
 pub mod chunks;
 pub mod filter_split;
@@ -93,12 +94,32 @@ pub fn plan(
     plan_with(algorithm, g, packing, caps, element, epilogue)
 }
 
-/// The plan of a call on `g` on `ctx`, in f32.
+/// Says once per process that float16 layers run f32 kernels on rounded values.
+static NO_F16_NOTICE: std::sync::Once = std::sync::Once::new();
+
+/// The storage type of a call whose write step rounds to `round` on a device with `caps`: f16
+/// for float16 compute where the device has `SHADER_F16`, else f32 (holding rounded values;
+/// bfloat16 always, as WGSL has no bf16 type).
+pub fn element_for(caps: &DeviceCaps, round: FloatType) -> ElementType {
+    match round {
+        FloatType::Float16 if caps.shader_f16 => ElementType::F16,
+        FloatType::Float16 => {
+            NO_F16_NOTICE.call_once(|| {
+                log::info!("the device lacks SHADER_F16: float16 layers run f32 kernels on float16-rounded values")
+            });
+            ElementType::F32
+        }
+        FloatType::Float32 | FloatType::BFloat16 => ElementType::F32,
+    }
+}
+
+/// The plan of a call on `g` on `ctx`, stored in [`element_for`] the epilogue's rounding.
 ///
 /// # Errors
 /// As [`plan`].
 pub fn for_context(ctx: &GpuContext, g: &Conv2dGeometry, epilogue: Epilogue) -> Result<Plan> {
-    plan(g, ctx.caps(), ctx.filter(), ElementType::F32, epilogue)
+    let element = element_for(ctx.caps(), epilogue.round);
+    plan(g, ctx.caps(), ctx.filter(), element, epilogue)
 }
 
 /// The plan for `g` with `algorithm`, which must support `g` packed with `packing` (or `g` itself).
@@ -184,7 +205,13 @@ fn pass_workgroups(
     Some(most)
 }
 
-fn step(caps: &DeviceCaps, program: ProgramKey, uniform: Vec<u8>, workgroups: u64, output_len: usize) -> Result<Step> {
+pub(crate) fn step(
+    caps: &DeviceCaps,
+    program: ProgramKey,
+    uniform: Vec<u8>,
+    workgroups: u64,
+    output_len: usize,
+) -> Result<Step> {
     let dispatch = fold_dispatch(workgroups, caps.max_workgroups_per_dim).ok_or_else(|| {
         Error::Unsupported(format!(
             "{workgroups} workgroups cannot be folded into the dispatch limit"
@@ -215,9 +242,8 @@ fn last_axis_step(
         DataFormat::ChannelsFirst => g.out_w,
     };
     let lanes = out_len / len;
-    let activation = epilogue.activation;
-    let final_len = lanes * activation.output_shape([1, 1, 1, len])[3];
-    let (uniform, groups) = kernels::last_axis::step(lanes, len, activation_id(activation))?;
+    let final_len = lanes * epilogue.activation.output_shape([1, 1, 1, len])[3];
+    let (uniform, groups) = kernels::last_axis::step(lanes, len, epilogue.last_axis_activation())?;
     let key = (&kernels::last_axis::LAST_AXIS as &dyn Program).key(Variant::NONE, element);
     Ok(Some(step(caps, key, uniform, groups, final_len)?))
 }

@@ -34,6 +34,6 @@ pub fn choose(
     registry()
         .iter()
         .copied()
-        .find(|a| admits(filter, *a, caps) && a.supports(g, caps, element))
+        .find(|a| admits(filter, *a, caps) && a.elements().contains(&element) && a.supports(g, caps, element))
         .unwrap_or(&direct::DIRECT)
 }

@@ -9,16 +9,20 @@ pub enum ElementType {
     /// IEEE binary32.
     #[default]
     F32,
+    /// IEEE binary16 (`enable f16;`, the adapter's `SHADER_F16`); the kernels load it into f32
+    /// and accumulate in f32.
+    F16,
 }
 
 impl ElementType {
     /// Every element type, for tests and tools that iterate them.
-    pub const ALL: &'static [ElementType] = &[ElementType::F32];
+    pub const ALL: &'static [ElementType] = &[ElementType::F32, ElementType::F16];
 
     /// Bytes per element.
     pub fn bytes(self) -> u64 {
         match self {
             Self::F32 => 4,
+            Self::F16 => 2,
         }
     }
 
@@ -27,10 +31,19 @@ impl ElementType {
         (len as u64).checked_mul(self.bytes())
     }
 
+    /// The adapter feature this type's WGSL needs, if any.
+    pub fn required_features(self) -> wgpu::Features {
+        match self {
+            Self::F32 => wgpu::Features::empty(),
+            Self::F16 => wgpu::Features::SHADER_F16,
+        }
+    }
+
     /// The short name used in program labels and tools (`f32`).
     pub fn name(self) -> &'static str {
         match self {
             Self::F32 => "f32",
+            Self::F16 => "f16",
         }
     }
 
@@ -38,6 +51,7 @@ impl ElementType {
     pub fn wgsl_header(self) -> &'static str {
         match self {
             Self::F32 => "alias Elem = f32;\nalias Elem4 = vec4<f32>;\n",
+            Self::F16 => "enable f16;\nalias Elem = f16;\nalias Elem4 = vec4<f16>;\n",
         }
     }
 
@@ -45,6 +59,12 @@ impl ElementType {
     pub fn encode(self, values: &[f32]) -> Cow<'_, [u8]> {
         match self {
             Self::F32 => Cow::Borrowed(bytemuck::cast_slice(values)),
+            Self::F16 => Cow::Owned(
+                values
+                    .iter()
+                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect(),
+            ),
         }
     }
 
@@ -54,6 +74,10 @@ impl ElementType {
             Self::F32 => bytes
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Self::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
         }
     }

@@ -132,7 +132,10 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
     if !grouped {
         for ky in 0..kh {
             for kx in 0..kw {
-                w.line(format!("let w{ky}_{kx} = weights[{}u * c4n + c4];", ky * kw + kx));
+                w.line(format!(
+                    "let w{ky}_{kx} = vec4<f32>(weights[{}u * c4n + c4]);",
+                    ky * kw + kx
+                ));
             }
         }
     }
@@ -163,7 +166,7 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
             for kx in 0..kw {
                 for q in 0..4 {
                     w.line(format!(
-                        "let w{ky}_{kx}_{q} = weights[({}u * p.cin_g + 4u * ci + {q}u) * f4 + c4];",
+                        "let w{ky}_{kx}_{q} = vec4<f32>(weights[({}u * p.cin_g + 4u * ci + {q}u) * f4 + c4]);",
                         ky * kw + kx
                     ));
                 }
@@ -183,7 +186,7 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
         for c in &cols {
             w.line(format!("let ok{c} = okr && okc{c};"));
             w.line(format!(
-                "let v{c} = select(vec4<f32>(0.0), input[select(0u, (rb + u32(ix0 + {c})) * {stride} + {chan}, ok{c})], ok{c});"
+                "let v{c} = select(vec4<f32>(0.0), vec4<f32>(input[select(0u, (rb + u32(ix0 + {c})) * {stride} + {chan}, ok{c})]), ok{c});"
             ));
         }
         for ty in 0..TILE_Y {
@@ -205,13 +208,13 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
     if grouped {
         w.line("}");
     }
-    w.line("let b = select(vec4<f32>(0.0), bias[c4], p.has_bias != 0u);");
+    w.line("let b = select(vec4<f32>(0.0), vec4<f32>(bias[c4]), p.has_bias != 0u);");
     for ty in 0..TILE_Y {
         w.line(format!("if (oy0 + {ty}u < p.out_h) {{"));
         w.line(format!("let row = (n * p.out_h + oy0 + {ty}u) * p.out_w + ox0;"));
         for tx in 0..TILE_X {
             w.line(format!(
-                "if (ox0 + {tx}u < p.out_w) {{ store4(row + {tx}u, c4, acc{ty}_{tx} + b); }}"
+                "if (ox0 + {tx}u < p.out_w) {{ store4(row + {tx}u, c4, add_bias4(acc{ty}_{tx}, b, p.activation)); }}"
             ));
         }
         w.line("}");

@@ -63,13 +63,13 @@ fn main(
                 let w_row = ((ky * p.kernel_w + kx) * p.cin_g + c) * p.filters;
                 for (var i = 0u; i < TILE_F; i++) {
                     let f = f_first + i;
-                    w[i] = select(0.0, weights[w_row + min(f, p.filters - 1u)], f < f_end);
+                    w[i] = select(0.0, f32(weights[w_row + min(f, p.filters - 1u)]), f < f_end);
                 }
                 for (var j = 0u; j < TILE_X; j++) {
                     let ox = x_first + j;
                     let ix = i32(ox * p.stride_w + kx * p.dil_w) + p.col_origin;
                     if (ox < p.out_w && ix >= 0 && ix < i32(p.in_w)) {
-                        let v = input[input_index(n, u32(iy), u32(ix), g * p.cin_g + c)];
+                        let v = f32(input[input_index(n, u32(iy), u32(ix), g * p.cin_g + c)]);
                         for (var i = 0u; i < TILE_F; i++) {
                             acc[j * TILE_F + i] += v * w[i];
                         }
@@ -85,9 +85,9 @@ fn main(
             if (ox < p.out_w && f < f_end) {
                 var v = acc[j * TILE_F + i];
                 if (p.has_bias != 0u) {
-                    v += bias[f];
+                    v = add_bias(v, f32(bias[f]), p.activation);
                 }
-                output[output_index(n, oy, ox, f)] = activate(v, p.activation);
+                output[output_index(n, oy, ox, f)] = Elem(activate(v, p.activation));
             }
         }
     }

@@ -68,7 +68,7 @@ fn gather(m: u32, k4: u32, k4_total: u32, g: u32) -> vec4<f32> {
         return vec4<f32>(0.0);
     }
     let img = (oyn / p.out_h) * p.in_h;
-    return input[((img + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + g * p.cin4 + c4];
+    return vec4<f32>(input[((img + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + g * p.cin4 + c4]);
 }
 
 @compute @workgroup_size(8, 8)
@@ -98,7 +98,7 @@ fn main(
             let c = ct * TN4 + e % TN4;
             var b = vec4<f32>(0.0);
             if (k < k4_total * 4u && c < p.fg4) {
-                b = weights[k * p.f4 + g * p.fg4 + c];
+                b = vec4<f32>(weights[k * p.f4 + g * p.fg4 + c]);
             }
             b_tile[e / TN4][e % TN4] = b;
         }
@@ -119,11 +119,11 @@ fn main(
         return;
     }
     let col = g * p.fg4 + cu;
-    let b = select(vec4<f32>(0.0), bias[col], p.has_bias != 0u);
+    let b = select(vec4<f32>(0.0), vec4<f32>(bias[col]), p.has_bias != 0u);
     for (var r = 0u; r < 4u; r++) {
         let m = row0 + lid3.y * 4u + r;
         if (m < p.m) {
-            store4(m, col, activate4(acc[r] + b, p.activation));
+            store4(m, col, activate4(add_bias4(acc[r], b, p.activation), p.activation));
         }
     }
 }

@@ -19,6 +19,20 @@ const GLU: u32 = 103u;
 @group(0) @binding(1) var<storage, read> src: array<Elem>;
 @group(0) @binding(2) var<storage, read_write> dst: array<Elem>;
 
+// The activation id, without the rounding bits.
+fn kind() -> u32 {
+    return q.activation & 0xffu;
+}
+
+fn load(i: u32) -> f32 {
+    return f32(src[i]);
+}
+
+// Writes `v` rounded to the compute dtype (the upper bits of `q.activation`).
+fn store(i: u32, v: f32) {
+    dst[i] = Elem(round_to(v, q.activation));
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -30,24 +44,24 @@ fn main(
         return;
     }
     let base = lane * q.len;
-    if (q.activation == GLU) {
+    if (kind() == GLU) {
         let half = q.len / 2u;
         for (var i = 0u; i < half; i++) {
-            dst[lane * half + i] = src[base + i] * sigmoid_f(src[base + half + i]);
+            store(lane * half + i, load(base + i) * sigmoid_f(load(base + half + i)));
         }
         return;
     }
-    if (q.activation == SPARSEMAX) {
+    if (kind() == SPARSEMAX) {
         // Keras 3.15: sort descending, cumsum, support_k = z_(k) - (cumsum_k - 1)/k > 0,
         // tau = (sum of cumsum_k over the support - 1) / |support|. Ranks replace the sort.
         var support_sum = 0.0;
         var support_count = 0.0;
         for (var j = 0u; j < q.len; j++) {
-            let zj = src[base + j];
+            let zj = load(base + j);
             var rank = 1.0;
             var cumsum = 0.0;
             for (var i = 0u; i < q.len; i++) {
-                let zi = src[base + i];
+                let zi = load(base + i);
                 if (zi > zj || (zi == zj && i <= j)) {
                     cumsum += zi;
                     rank += select(0.0, 1.0, i != j);
@@ -60,26 +74,26 @@ fn main(
         }
         let tau = (support_sum - 1.0) / support_count;
         for (var j = 0u; j < q.len; j++) {
-            dst[base + j] = max(src[base + j] - tau, 0.0);
+            store(base + j, max(load(base + j) - tau, 0.0));
         }
         return;
     }
-    var m = src[base];
+    var m = load(base);
     for (var i = 1u; i < q.len; i++) {
-        m = max(m, src[base + i]);
+        m = max(m, load(base + i));
     }
     var sum = 0.0;
     for (var i = 0u; i < q.len; i++) {
-        sum += exp(src[base + i] - m);
+        sum += exp(load(base + i) - m);
     }
-    if (q.activation == LOG_SOFTMAX) {
+    if (kind() == LOG_SOFTMAX) {
         let lse = log(sum);
         for (var i = 0u; i < q.len; i++) {
-            dst[base + i] = src[base + i] - m - lse;
+            store(base + i, load(base + i) - m - lse);
         }
     } else {
         for (var i = 0u; i < q.len; i++) {
-            dst[base + i] = exp(src[base + i] - m) / sum;
+            store(base + i, exp(load(base + i) - m) / sum);
         }
     }
 }
