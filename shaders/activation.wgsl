@@ -51,56 +51,61 @@ fn hard_sigmoid_f(x: f32) -> f32 {
 
 // `x` rounded to float16 (to nearest even, inf from 65520 on) in f32 arithmetic and integer bit
 // operations, so no adapter feature is needed: 11 significant bits, subnormals on a 2^-24 grid.
+// Branch-free: software adapters run both sides of a divergent branch anyway.
 fn round_f16(x: f32) -> f32 {
     let bits = bitcast<u32>(x);
     let sign = bits & 0x80000000u;
     let magnitude = bits ^ sign;
     let a = bitcast<f32>(magnitude);
-    if (a >= 65520.0) {
-        return bitcast<f32>(sign | 0x7f800000u);
-    }
-    if (a < 6.103515625e-05) {
-        return bitcast<f32>(sign | bitcast<u32>(round(a * 16777216.0) * 5.9604644775390625e-08));
-    }
-    let rounded = magnitude + 0xfffu + ((magnitude >> 13u) & 1u);
-    return bitcast<f32>(sign | (rounded & 0xffffe000u));
+    let normal = (magnitude + 0xfffu + ((magnitude >> 13u) & 1u)) & 0xffffe000u;
+    let subnormal = bitcast<u32>(round(a * 16777216.0) * 5.9604644775390625e-08);
+    let rounded = select(select(normal, subnormal, a < 6.103515625e-05), 0x7f800000u, a >= 65520.0);
+    return bitcast<f32>(sign | rounded);
 }
 
 // `x` rounded to bfloat16 (to nearest even): f32's upper 16 bits.
 fn round_bf16(x: f32) -> f32 {
     let bits = bitcast<u32>(x);
-    if ((bits & 0x7f800000u) == 0x7f800000u) {
-        return x;
+    let rounded = (bits + 0x7fffu + ((bits >> 16u) & 1u)) & 0xffff0000u;
+    return bitcast<f32>(select(rounded, bits, (bits & 0x7f800000u) == 0x7f800000u));
+}
+
+// `x` rounded to the compute dtype the program was compiled for (`ROUND`, set by the program
+// key: 0 none, 1 float16, 2 bfloat16), so a float32 program carries no rounding at all.
+fn round_to(x: f32) -> f32 {
+    if (ROUND == 1u) {
+        return round_f16(x);
     }
-    return bitcast<f32>((bits + 0x7fffu + ((bits >> 16u) & 1u)) & 0xffff0000u);
-}
-
-// `x` rounded to the compute dtype in `kind`'s upper bits (`ROUND_SHIFT` in epilogue.rs).
-fn round_to(x: f32, kind: u32) -> f32 {
-    switch (kind >> 8u) {
-        case 1u: { return round_f16(x); }
-        case 2u: { return round_bf16(x); }
-        default: { return x; }
+    if (ROUND == 2u) {
+        return round_bf16(x);
     }
+    return x;
 }
 
-// The convolution's sum rounded to the compute dtype, then the bias added: Keras rounds both
-// (the activation's own rounding then rounds the sum).
-fn add_bias(acc: f32, b: f32, kind: u32) -> f32 {
-    return round_to(acc, kind) + b;
+// The convolution's sum rounded to the compute dtype, the bias added and the sum rounded again,
+// as Keras rounds both (so a linear layer needs no further pass over its output).
+fn add_bias(acc: f32, b: f32) -> f32 {
+    return round_to(round_to(acc) + b);
 }
 
-fn add_bias4(acc: vec4<f32>, b: vec4<f32>, kind: u32) -> vec4<f32> {
-    if ((kind >> 8u) == 0u) {
+fn round4(v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(round_to(v.x), round_to(v.y), round_to(v.z), round_to(v.w));
+}
+
+fn add_bias4(acc: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    if (ROUND == 0u) {
         return acc + b;
     }
-    return vec4<f32>(round_to(acc.x, kind), round_to(acc.y, kind), round_to(acc.z, kind), round_to(acc.w, kind)) + b;
+    return round4(round4(acc) + b);
 }
 
-// The activation `kind` (an id, with the rounding in its upper bits): the sum of the convolution
-// and the bias is rounded, activated, and rounded again, as a half-precision Keras layer does.
+// The activation `kind` (its id): the sum of the convolution and the bias is rounded, activated,
+// and rounded again, as a half-precision Keras layer does (no-ops in float32 programs).
 fn activate(x: f32, kind: u32) -> f32 {
-    return round_to(activation_of(round_to(x, kind), kind & 0xffu), kind);
+    if (ROUND == 0u) {
+        return activation_of(x, kind);
+    }
+    return round_to(activation_of(round_to(x), kind));
 }
 
 fn activation_of(x: f32, kind: u32) -> f32 {

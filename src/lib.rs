@@ -27,6 +27,8 @@ pub use conv::{Conv2dGeometry, DataFormat, Padding};
 pub use device::Device;
 pub use error::{Error, GpuSource, Result};
 pub use gpu::{GpuContext, GpuOptions, GpuStats, GpuTensor, KernelFamily};
+/// The `half` crate, whose `f16` and `bf16` the half-precision tensor conversions take and give.
+pub use half;
 pub use keras::activation::Activation;
 pub use keras::builder::{Conv2dBuilder, KerasArg};
 pub use keras::config::{Conv2dConfig, IntArg};

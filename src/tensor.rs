@@ -20,6 +20,33 @@ impl Tensor {
         Self::named("tensor", shape, data)
     }
 
+    /// A tensor of float16 values (exact in f32): a half-precision model's weights or data.
+    ///
+    /// # Errors
+    /// As [`Tensor::new`].
+    pub fn from_f16(shape: impl Into<Vec<usize>>, values: &[half::f16]) -> Result<Self> {
+        Self::new(shape, values.iter().map(|v| v.to_f32()).collect())
+    }
+
+    /// A tensor of bfloat16 values (exact in f32).
+    ///
+    /// # Errors
+    /// As [`Tensor::new`].
+    pub fn from_bf16(shape: impl Into<Vec<usize>>, values: &[half::bf16]) -> Result<Self> {
+        Self::new(shape, values.iter().map(|v| v.to_f32()).collect())
+    }
+
+    /// The values rounded to float16 (to nearest even; inf past 65504), as a float16 layer's
+    /// output already is.
+    pub fn to_f16(&self) -> Vec<half::f16> {
+        self.data.iter().map(|v| half::f16::from_f32(*v)).collect()
+    }
+
+    /// The values rounded to bfloat16 (to nearest even).
+    pub fn to_bf16(&self) -> Vec<half::bf16> {
+        self.data.iter().map(|v| half::bf16::from_f32(*v)).collect()
+    }
+
     /// As [`Tensor::new`], naming the argument in the error (`input`, `kernel`, ...).
     ///
     /// # Errors

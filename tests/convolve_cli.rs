@@ -181,3 +181,36 @@ fn gpu_output_matches_cpu_output() {
         }
     }
 }
+
+/// A float16 layer (kernel and bias as `<f2` .npy, as Keras stores them) writes float32 by default
+/// and `<f2` with `--output-dtype keep`; both hold Keras's float16 numbers.
+#[test]
+fn half_precision_layers_write_float32_or_keep_float16() {
+    let dir = common::fixture("keras_half").join("float16_basic_last");
+    let want = npy::read(dir.join("output.npy")).unwrap();
+    for (dtype, descr) in [("float32", "'<f4'"), ("keep", "'<f2'")] {
+        let out = tmp(&format!("half_{dtype}.npy"));
+        let result = convolve()
+            .arg("--config")
+            .arg(dir.join("config.json"))
+            .arg("--kernel")
+            .arg(dir.join("kernel.npy"))
+            .arg("--bias")
+            .arg(dir.join("bias.npy"))
+            .arg("--input")
+            .arg(dir.join("input.npy"))
+            .arg("--output")
+            .arg(&out)
+            .args(["--output-dtype", dtype, "--device", "cpu"])
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(String::from_utf8_lossy(&bytes[..80]).contains(descr), "{dtype}");
+        let got = npy::read(&out).unwrap();
+        let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (a, b) in got.data().iter().zip(want.data()) {
+            assert!((a - b).abs() <= 2.0 * 2f32.powi(-10) * scale, "{dtype}: {a} vs {b}");
+        }
+    }
+}

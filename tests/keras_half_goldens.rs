@@ -7,7 +7,8 @@
 mod common;
 
 use common::Golden;
-use wgpu_conv2d::{Device, FloatType, Tensor};
+use wgpu_conv2d::gpu::ElementType;
+use wgpu_conv2d::{Device, FloatType, GpuContext, GpuOptions, Tensor};
 
 fn goldens() -> Vec<Golden> {
     let g = common::goldens_in("keras_half");
@@ -107,6 +108,13 @@ fn gpu_path_matches_keras_and_the_oracle_in_every_half_policy() {
     let mut worst = std::collections::BTreeMap::<&str, (f64, f64, String)>::new();
     for g in &goldens() {
         let dtype = compute_dtype(g);
+        let plan = g.layer.plan_on(&device, g.input.shape()).unwrap().unwrap();
+        let stored = if dtype == FloatType::Float16 {
+            ElementType::F16
+        } else {
+            ElementType::F32
+        };
+        assert_eq!(plan.element, stored, "{}: lavapipe has SHADER_F16", g.name);
         let got = g.layer.forward_on(&device, &g.input).unwrap();
         assert_representable(&got, dtype, &g.name);
         let keras = ulps(&got, &g.expected, dtype, &g.name);
@@ -136,4 +144,27 @@ fn gpu_path_matches_keras_and_the_oracle_in_every_half_policy() {
     }
     assert_eq!(ctx.uncaptured_errors(), 0);
     println!("worst ulp against Keras and the oracle per policy (GPU): {worst:?}");
+}
+
+#[test]
+fn without_shader_f16_float16_layers_run_f32_kernels_and_still_match_keras() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    let ctx = GpuContext::new(&GpuOptions {
+        shader_f16: false,
+        ..GpuOptions::default()
+    })
+    .unwrap();
+    assert!(!ctx.caps().shader_f16);
+    let device = Device::Gpu(ctx.clone());
+    for g in goldens().iter().filter(|g| compute_dtype(g) == FloatType::Float16) {
+        let plan = g.layer.plan_on(&device, g.input.shape()).unwrap().unwrap();
+        assert_eq!(plan.element, ElementType::F32, "{}", g.name);
+        let got = g.layer.forward_on(&device, &g.input).unwrap();
+        assert_representable(&got, FloatType::Float16, &g.name);
+        let keras = ulps(&got, &g.expected, FloatType::Float16, &g.name);
+        assert!(keras <= 2.0, "{}: {keras:.2} ulp from Keras with f32 kernels", g.name);
+    }
+    assert_eq!(ctx.uncaptured_errors(), 0);
 }

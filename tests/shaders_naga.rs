@@ -1,5 +1,5 @@
-//! Every program of the registry (and every pass), in every variant and element type, parses and
-//! validates with naga (no GPU needed); each uniform's host layout matches naga's layout of its
+//! Every program of the registry (and every pass), in every variant and element type (the first
+//! variant also rounding to float16 and bfloat16), parses and validates with naga (no GPU needed); each uniform's host layout matches naga's layout of its
 //! WGSL struct, field by field; and each algorithm's samples exercise every variant it lists.
 
 use std::collections::HashSet;
@@ -13,8 +13,9 @@ fn specialised(
     program: &dyn Program,
     variant: &wgpu_conv2d::gpu::program::Variant,
     element: wgpu_conv2d::gpu::ElementType,
+    round: wgpu_conv2d::FloatType,
 ) -> String {
-    let mut source = program.source(variant, element);
+    let mut source = program.source_of(&program.key(*variant, element).rounded(round));
     for (name, value) in program.constants(variant) {
         let from = source
             .find(&format!("override {name}: u32 = "))
@@ -52,8 +53,19 @@ fn every_program_variant_validates() {
                     program.name(),
                     variant.describe(program.variant_params())
                 );
-                let source = specialised(program, &variant, *element);
-                if let Err(e) = std::panic::catch_unwind(|| validate(&label, &source)) {
+                // Every variant unrounded; the first also rounding to each half type.
+                use wgpu_conv2d::FloatType::{BFloat16, Float16, Float32};
+                let rounds: &[_] = if variant == program.variants()[0] {
+                    &[Float32, Float16, BFloat16]
+                } else {
+                    &[Float32]
+                };
+                let failed = rounds.iter().find_map(|r| {
+                    let source = specialised(program, &variant, *element, *r);
+                    let label = format!("{label} rounding to {}", r.name());
+                    std::panic::catch_unwind(|| validate(&label, &source)).err()
+                });
+                if let Some(e) = failed {
                     failures.push(e.downcast_ref::<String>().cloned().unwrap_or(label));
                     break;
                 }
@@ -75,7 +87,15 @@ fn uniform_layouts_match_naga() {
     for program in kernels::programs() {
         let layout = program.uniform_layout();
         let variant = program.variants()[0];
-        let module = validate(program.name(), &specialised(program, &variant, program.elements()[0]));
+        let module = validate(
+            program.name(),
+            &specialised(
+                program,
+                &variant,
+                program.elements()[0],
+                wgpu_conv2d::FloatType::Float32,
+            ),
+        );
         let (_, ty) = module
             .types
             .iter()

@@ -70,8 +70,9 @@ pub(crate) fn random(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn layer(s: &Shape) -> Result<Conv2d> {
+fn layer(s: &Shape, dtype: &str) -> Result<Conv2d> {
     let config = Conv2dConfig::builder(s.cout as i64, s.k as i64)
+        .dtype(dtype)
         .strides(s.stride as i64)
         .dilation_rate(s.dilation as i64)
         .groups(s.groups as i64)
@@ -86,8 +87,9 @@ fn layer(s: &Shape) -> Result<Conv2d> {
     Ok(Conv2d::with_weights(config, kernel, Some(bias))?)
 }
 
-/// The first call's ms on `device` (with the input resident on a GPU), then `timer`'s (median,
-/// min) ms of the same call; `timer` is told whether it times a GPU. Each GPU call ends in a sync.
+/// The first call's ms on `device` (with the input resident on a GPU, rounded to the layer's
+/// compute dtype and stored as its plan stores it, as a previous layer of the policy leaves it), then `timer`'s (median, min) ms of the same call; `timer` is told whether it times a
+/// GPU. Each GPU call ends in a sync.
 pub(crate) fn measure(
     device: &Device,
     layer: &Conv2d,
@@ -96,7 +98,7 @@ pub(crate) fn measure(
 ) -> Result<(f64, (f64, f64))> {
     match device {
         Device::Gpu(ctx) => {
-            let resident = GpuTensor::upload(ctx, input)?;
+            let resident = GpuTensor::upload_rounded(ctx, input, layer.config().dtype.compute_dtype())?;
             let mut call = || -> Result<()> {
                 layer.forward_gpu(&resident)?;
                 Ok(ctx.wait_idle()?)
@@ -114,6 +116,18 @@ pub(crate) fn measure(
             Ok((first, timer(false, &mut call)?))
         }
     }
+}
+
+/// The tensor buffer bytes (input, intermediates, output) one warm resident call takes on a GPU,
+/// from `GpuContext::stats()`: the input as the plan stores it plus what the call acquires.
+fn tensor_bytes_per_call(device: &Device, layer: &Conv2d, input: &Tensor) -> Result<u64> {
+    let Device::Gpu(ctx) = device else { return Ok(0) };
+    let resident = GpuTensor::upload_rounded(ctx, input, layer.config().dtype.compute_dtype())?;
+    let element = resident.element_type();
+    let before = ctx.stats().tensor_bytes_acquired;
+    layer.forward_gpu(&resident)?;
+    ctx.wait_idle()?;
+    Ok(ctx.stats().tensor_bytes_acquired - before + element.bytes() * input.len() as u64)
 }
 
 /// Times `call` after a warm-up of at least 3 calls and 1 s; at least `runs` calls and 2 s.
@@ -173,6 +187,10 @@ struct Cli {
     /// A network's layer list (bench/networks/*.json): its Conv2D layers one by one, input resident.
     #[arg(long)]
     network: Option<String>,
+    /// Dtype policies to run each shape in (comma-separated: float32, mixed_float16, float16,
+    /// mixed_bfloat16, bfloat16), side by side.
+    #[arg(long, value_delimiter = ',', default_value = "float32")]
+    dtype: Vec<String>,
 }
 
 fn main() -> Result<()> {
@@ -212,37 +230,43 @@ fn main() -> Result<()> {
     }
     println!("device: {}", device.describe());
     println!(
-        "{:<14} {:>7} {:>10} {:>10} {:>9} {:>10}  kernel",
-        "shape", "GFLOP", "median ms", "min ms", "GFLOP/s", "first ms"
+        "{:<14} {:<14} {:>7} {:>10} {:>10} {:>9} {:>10} {:>9}  kernel",
+        "shape", "dtype", "GFLOP", "median ms", "min ms", "GFLOP/s", "first ms", "MB/call"
     );
     let mut results = Vec::new();
     for s in shapes(&shapes_path)? {
         if only.as_ref().is_some_and(|o| !o.contains(&s.name)) {
             continue;
         }
-        let layer = layer(&s)?;
-        let shape = [s.n, s.h, s.w, s.cin];
-        let input = Tensor::new(shape, random(shape.iter().product(), 3))?;
-        let flops = layer.geometry(&shape)?.flops();
-        let kernel = layer.describe_plan(&device, &shape)?;
-        let (first_ms, (median, min)) = measure(&device, &layer, &input, |gpu, call| {
-            time(if gpu { runs } else { runs.min(3) }, call)
-        })?;
-        let gflop = flops as f64 / 1e9;
-        println!(
-            "{:<14} {:>7.3} {:>10.3} {:>10.3} {:>9.2} {:>10.1}  {kernel}",
-            s.name,
-            gflop,
-            median,
-            min,
-            gflop / median * 1e3,
-            first_ms
-        );
-        results.push(json!({
-            "shape": s.name, "median_ms": median, "min_ms": min,
-            "gflops_median": gflop / median * 1e3, "gflops_min": gflop / min * 1e3,
-            "flops": flops, "kernel": kernel, "first_call_ms": first_ms,
-        }));
+        for dtype in &cli.dtype {
+            let layer = layer(&s, dtype)?;
+            let shape = [s.n, s.h, s.w, s.cin];
+            let input = Tensor::new(shape, random(shape.iter().product(), 3))?;
+            let flops = layer.geometry(&shape)?.flops();
+            let kernel = layer.describe_plan(&device, &shape)?;
+            let (first_ms, (median, min)) = measure(&device, &layer, &input, |gpu, call| {
+                time(if gpu { runs } else { runs.min(3) }, call)
+            })?;
+            let bytes = tensor_bytes_per_call(&device, &layer, &input)?;
+            let gflop = flops as f64 / 1e9;
+            println!(
+                "{:<14} {:<14} {:>7.3} {:>10.3} {:>10.3} {:>9.2} {:>10.1} {:>9.2}  {kernel}",
+                s.name,
+                dtype,
+                gflop,
+                median,
+                min,
+                gflop / median * 1e3,
+                first_ms,
+                bytes as f64 / 1e6
+            );
+            results.push(json!({
+                "shape": s.name, "dtype": dtype, "median_ms": median, "min_ms": min,
+                "gflops_median": gflop / median * 1e3, "gflops_min": gflop / min * 1e3,
+                "flops": flops, "kernel": kernel, "first_call_ms": first_ms,
+                "tensor_bytes_per_call": bytes,
+            }));
+        }
     }
     if let Some(out) = out {
         let doc = json!({"peer": "wgpu-conv2d", "device": device.describe(), "results": results});

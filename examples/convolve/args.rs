@@ -30,6 +30,16 @@ No output overwrites an input: convolve refuses, before any work, an output path
 inputs, and two inputs that would write the same output (a.png and b/a.png into one --out-dir).
 Each output is written to a temporary file beside it and renamed into place.";
 
+/// The element type of tensor mode's output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputDtypeArg {
+    /// float32 `.npy` (a half-precision layer's values are exact in it).
+    Float32,
+    /// The layer's compute dtype: `<f2` for float16 policies; float32 for bfloat16 (npy has no
+    /// bfloat16 code) and float32 layers.
+    Keep,
+}
+
 /// Where the layer runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DeviceArg {
@@ -121,9 +131,12 @@ pub struct Args {
     /// Tensor mode: the input in the layer's data_format, float32/float64 .npy.
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Tensor mode: where to write the output (float32 .npy).
+    /// Tensor mode: where to write the output (float32 .npy unless --output-dtype keep).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Tensor mode: the output file's element type.
+    #[arg(long, value_enum, default_value_t = OutputDtypeArg::Float32)]
+    pub output_dtype: OutputDtypeArg,
     /// Tensor mode: print the largest difference from an expected output .npy.
     #[arg(long)]
     pub compare: Option<PathBuf>,

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use wgpu_conv2d::io::npy;
+use wgpu_conv2d::FloatType;
 use wgpu_conv2d::Tensor;
 
-use crate::args::Args;
+use crate::args::{Args, OutputDtypeArg};
 use crate::{layers, outputs};
 
 /// Runs tensor mode.
@@ -29,12 +30,18 @@ pub fn run(args: &Args) -> Result<()> {
     let start = Instant::now();
     let output = layer.forward_on(&device, &input)?;
     let elapsed = start.elapsed();
-    outputs::atomically(output_path, |tmp| Ok(npy::write(tmp, &output)?))?;
+    // A float16 layer's output can be kept as <f2; everything else is written as float32.
+    let file_dtype = match (args.output_dtype, layer.config().dtype.compute_dtype()) {
+        (OutputDtypeArg::Keep, FloatType::Float16) => npy::NpyDtype::Float16,
+        _ => npy::NpyDtype::Float32,
+    };
+    outputs::atomically(output_path, |tmp| Ok(npy::write_as(tmp, &output, file_dtype)?))?;
     let geometry = layer.geometry(input.shape())?;
     if !args.quiet {
         eprintln!(
-            "{} {:?} -> {:?} on {} in {:.2} ms (first call, pipeline compile included), {:.3} GFLOP; plan: {plan}",
+            "{} ({}) {:?} -> {:?} on {} in {:.2} ms (first call, pipeline compile included), {:.3} GFLOP; plan: {plan}",
             layer.config().name,
+            layer.config().dtype,
             input.shape(),
             output.shape(),
             device.describe(),

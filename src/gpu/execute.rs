@@ -265,8 +265,14 @@ pub(crate) fn convert_values(
 ) -> Result<PooledBuffer> {
     let _exclusive = ctx.exclusive();
     ctx.check_alive()?;
-    let (uniform, groups) = kernels::round_values::step(len, dtype)?;
-    let step = plan::step(&ctx.caps, kernels::round_values::key(from, to), uniform, groups, len)?;
+    let (uniform, groups) = kernels::round_values::step(len)?;
+    let step = plan::step(
+        &ctx.caps,
+        kernels::round_values::key(from, to, dtype),
+        uniform,
+        groups,
+        len,
+    )?;
     let out = buffers::output(ctx, "wgpu-conv2d converted input", to, len)?;
     let mut encoder = ctx.scoped("creating a command encoder", || {
         ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -386,7 +392,7 @@ fn record(
     let pipeline = ctx
         .pipelines
         .get(&ctx.device, &ctx.liveness, &layout, key, || CompileInput {
-            source: program.source(&key.variant, key.element),
+            source: program.source_of(&key),
             constants: program.constants(&key.variant),
         })?;
     let bind = binds.get(ctx, shape, &step.uniform, bindings)?;

@@ -24,6 +24,13 @@ pub struct GpuStats {
     pub bind_groups_created: u64,
     /// Bytes of idle buffers held for reuse now.
     pub idle_buffer_bytes: u64,
+    /// Bytes of tensor buffers (inputs, outputs, intermediates) handed to calls, pooled or new:
+    /// the GPU memory the calls' tensors took, which f16 storage halves.
+    pub tensor_bytes_acquired: u64,
+    /// Bytes written from the host into call buffers (inputs; not the weights, uploaded once per layer).
+    pub bytes_uploaded: u64,
+    /// Bytes read back to the host.
+    pub bytes_read_back: u64,
 }
 
 static NEXT_CONTEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -131,8 +138,14 @@ impl GpuContext {
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-conv2d"),
             // The optional features the kernels use: subgroups (the software-adapter GEMM) and
-            // SHADER_F16 (f16 storage for half-precision layers).
-            required_features: adapter.features() & (wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16),
+            // SHADER_F16 (f16 storage for float16 layers), unless the options turn it off.
+            required_features: adapter.features()
+                & (wgpu::Features::SUBGROUP
+                    | if options.shader_f16 {
+                        wgpu::Features::SHADER_F16
+                    } else {
+                        wgpu::Features::empty()
+                    }),
             required_limits: limits,
             ..Default::default()
         }))
@@ -295,6 +308,9 @@ impl GpuContext {
             buffers_created: self.pool.created(),
             bind_groups_created: self.bind_groups_created.load(Ordering::Relaxed),
             idle_buffer_bytes: self.pool.idle_bytes(),
+            tensor_bytes_acquired: self.pool.acquired_bytes.load(Ordering::Relaxed),
+            bytes_uploaded: self.pool.uploaded_bytes.load(Ordering::Relaxed),
+            bytes_read_back: self.pool.read_bytes.load(Ordering::Relaxed),
         }
     }
 

@@ -26,6 +26,9 @@ pub struct GpuOptions {
     /// Only these algorithms (the registry's ids), in the registry's order, whatever the family;
     /// the direct kernel still runs what none of them supports. `None`: the family decides.
     pub algorithms: Option<Vec<AlgorithmId>>,
+    /// Request `SHADER_F16` where the adapter has it, so float16 layers store f16 tensors (half the
+    /// memory and bandwidth). Off: they run f32 kernels on float16-rounded values (same numbers).
+    pub shader_f16: bool,
     /// For [`crate::GpuContext::from_device`]: your uncaptured-error handler. wgpu keeps one per
     /// device, and the context installs its own (it counts and logs what escapes its error
     /// scopes), which then calls this one with every error.
@@ -83,6 +86,7 @@ impl Default for GpuOptions {
             pool_bytes: 256 << 20,
             kernel_family: KernelFamily::Auto,
             algorithms: None,
+            shader_f16: true,
             uncaptured_error_handler: None,
             device_lost_callback: None,
         }

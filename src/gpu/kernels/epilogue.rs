@@ -4,20 +4,6 @@
 use crate::keras::activation::Activation;
 use crate::keras::dtype::FloatType;
 
-/// The activation ids carry the rounding of the policy's compute dtype above this bit
-/// (`round_to()` in shaders/activation.wgsl): 0 none, 1 float16, 2 bfloat16.
-pub const ROUND_SHIFT: u32 = 8;
-
-/// The rounding code of `dtype`, shifted into place.
-pub fn rounding_bits(dtype: FloatType) -> u32 {
-    let code = match dtype {
-        FloatType::Float32 => 0,
-        FloatType::Float16 => 1,
-        FloatType::BFloat16 => 2,
-    };
-    code << ROUND_SHIFT
-}
-
 /// The fused write step of one call, and the activation that needs a pass of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Epilogue {
@@ -28,7 +14,8 @@ pub struct Epilogue {
     /// The conv writes its output channels_first (a packed channels_first layer whose filters
     /// need no padding, on an algorithm that writes that layout); set by the planner.
     pub channels_first_output: bool,
-    /// The policy's compute dtype: the write steps round to it (before and after the activation).
+    /// The policy's compute dtype: the write steps round to it (before and after the activation;
+    /// the planner compiles it into the conv and last-axis programs' keys).
     pub round: FloatType,
 }
 
@@ -50,19 +37,18 @@ impl Epilogue {
     }
 
     /// The activation id the conv kernel applies in its write step (0: none, the last-axis pass
-    /// applies it), with the rounding bits.
+    /// applies it).
     pub fn fused_activation(&self) -> u32 {
-        let id = if self.activation.is_axis_reduction() {
+        if self.activation.is_axis_reduction() {
             0
         } else {
             activation_id(self.activation)
-        };
-        id | rounding_bits(self.round)
+        }
     }
 
-    /// The activation id of the last-axis pass, with the rounding bits.
+    /// The activation id of the last-axis pass.
     pub fn last_axis_activation(&self) -> u32 {
-        activation_id(self.activation) | rounding_bits(self.round)
+        activation_id(self.activation)
     }
 
     /// True when the activation reduces over the last axis and runs as a second pass.

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::gpu::device::DeviceCaps;
 pub use crate::gpu::program::AlgorithmId;
 use crate::gpu::program::{wgsl, BindingShape, ElementType, ProgramKey, Variant};
+use crate::keras::dtype::FloatType;
 
 pub mod depthwise;
 pub mod direct;
@@ -210,17 +211,23 @@ pub trait Program: Send + Sync {
 }
 
 impl dyn Program + '_ {
-    /// The full WGSL module of `variant` for `element`.
+    /// The full WGSL module of `variant` for `element`, its write steps not rounding.
     pub fn source(&self, variant: &Variant, element: ElementType) -> String {
-        wgsl::assemble(element, &self.body(variant))
+        wgsl::assemble(element, FloatType::Float32, &self.body(variant))
     }
 
-    /// The pipeline key of `variant` for `element`.
+    /// The full WGSL module a pipeline key names.
+    pub fn source_of(&self, key: &ProgramKey) -> String {
+        wgsl::assemble(key.element, key.round, &self.body(&key.variant))
+    }
+
+    /// The pipeline key of `variant` for `element` (add rounding with [`ProgramKey::rounded`]).
     pub fn key(&self, variant: Variant, element: ElementType) -> ProgramKey {
         ProgramKey {
             program: self.name(),
             variant,
             element,
+            round: FloatType::Float32,
         }
     }
 }

@@ -62,6 +62,11 @@ pub(crate) fn acquire(ctx: &GpuContext, label: &str, bytes: u64, usage: wgpu::Bu
     // Whole vec4s: the passes read tensors as `array<vec4>`, and a partial trailing vec4 would be
     // out of bounds (clamped) there.
     let size = bytes.max(16).next_multiple_of(16);
+    if usage.contains(wgpu::BufferUsages::STORAGE) {
+        ctx.pool
+            .acquired_bytes
+            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some((id, buffer)) = ctx.pool.take(size, usage) {
         return Ok(PooledBuffer::new(id, buffer, ctx.pool.clone()));
     }
@@ -89,6 +94,9 @@ fn tensor_bytes(element: ElementType, len: usize) -> Result<u64> {
 pub(crate) fn upload_pooled(ctx: &GpuContext, label: &str, element: ElementType, data: &[f32]) -> Result<PooledBuffer> {
     let buffer = acquire(ctx, label, tensor_bytes(element, data.len())?, TENSOR_USAGE)?;
     let bytes = element.encode(data);
+    ctx.pool
+        .uploaded_bytes
+        .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
     ctx.scoped("writing a buffer", || {
         ctx.queue.write_buffer(buffer.buffer(), 0, &padded(&bytes))
     })?;
@@ -125,6 +133,9 @@ pub(crate) fn submit_and_read(
     len: usize,
 ) -> Result<Vec<f32>> {
     let size = tensor_bytes(element, len)?;
+    ctx.pool
+        .read_bytes
+        .fetch_add(size, std::sync::atomic::Ordering::Relaxed);
     let staging = acquire(
         ctx,
         "wgpu-conv2d readback",

@@ -21,6 +21,11 @@ pub(crate) struct BufferPool {
     cap: u64,
     idle: Mutex<Idle>,
     created: AtomicU64,
+    /// Traffic counters for [`crate::GpuStats`]: tensor buffer bytes handed out, written from
+    /// the host and read back.
+    pub(crate) acquired_bytes: AtomicU64,
+    pub(crate) uploaded_bytes: AtomicU64,
+    pub(crate) read_bytes: AtomicU64,
 }
 
 type Key = (u64, u32); // (bytes, usage bits)
@@ -40,6 +45,9 @@ impl BufferPool {
             cap,
             idle: Mutex::new(Idle::default()),
             created: AtomicU64::new(0),
+            acquired_bytes: AtomicU64::new(0),
+            uploaded_bytes: AtomicU64::new(0),
+            read_bytes: AtomicU64::new(0),
         }
     }
 

@@ -59,6 +59,21 @@ impl GpuTensor {
         Self::upload_as(ctx, tensor, ElementType::F32)
     }
 
+    /// Uploads `tensor` for layers computing in `dtype`: rounded to it on the host (as Keras casts
+    /// a layer's input) and stored as such a layer's plan stores it (f16 for float16 where the
+    /// device has `SHADER_F16`), so those layers read it with no conversion pass.
+    ///
+    /// # Errors
+    /// As [`GpuTensor::upload`].
+    pub fn upload_rounded(ctx: &Arc<GpuContext>, tensor: &Tensor, dtype: FloatType) -> Result<Self> {
+        let mut values = tensor.data().to_vec();
+        dtype.round_all(&mut values);
+        let element = crate::gpu::plan::element_for(&ctx.caps, dtype);
+        let mut t = Self::upload_as(ctx, &Tensor::new(tensor.shape().to_vec(), values)?, element)?;
+        t.values_in = dtype;
+        Ok(t)
+    }
+
     /// Uploads `tensor` to `ctx` stored as `element`: [`ElementType::F16`] (values rounded to
     /// float16) halves the upload and the memory for a chain of float16 layers.
     ///

@@ -244,7 +244,9 @@ fn last_axis_step(
     let lanes = out_len / len;
     let final_len = lanes * epilogue.activation.output_shape([1, 1, 1, len])[3];
     let (uniform, groups) = kernels::last_axis::step(lanes, len, epilogue.last_axis_activation())?;
-    let key = (&kernels::last_axis::LAST_AXIS as &dyn Program).key(Variant::NONE, element);
+    let key = (&kernels::last_axis::LAST_AXIS as &dyn Program)
+        .key(Variant::NONE, element)
+        .rounded(epilogue.round);
     Ok(Some(step(caps, key, uniform, groups, final_len)?))
 }
 
@@ -274,7 +276,9 @@ impl ChunkContext<'_> {
         };
         let conv = step(
             self.caps,
-            (algorithm as &dyn Program).key(*variant, self.element),
+            (algorithm as &dyn Program)
+                .key(*variant, self.element)
+                .rounded(self.epilogue.round),
             algorithm.uniform(cg, variant, chunk, self.epilogue)?,
             algorithm
                 .workgroups(cg, variant, chunk)

@@ -98,6 +98,7 @@ mod tests {
             program: "broken",
             variant: Variant::of(&[3]),
             element: ElementType::F32,
+            round: crate::keras::dtype::FloatType::Float32,
         };
         let err = ctx
             .pipelines

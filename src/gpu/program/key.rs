@@ -1,6 +1,7 @@
 //! What a compiled pipeline depends on: the program's name, its variant (tile sizes and other
 //! compile-time numbers) and the element type. Shapes never enter a key: they go in uniforms.
 
+use crate::keras::dtype::FloatType;
 use std::fmt;
 
 use crate::gpu::program::ElementType;
@@ -109,6 +110,17 @@ pub struct ProgramKey {
     pub variant: Variant,
     /// The storage element type.
     pub element: ElementType,
+    /// The compute dtype the write steps round to (`ROUND` in the WGSL): a compile-time choice,
+    /// as a runtime branch costs software adapters both sides.
+    pub round: FloatType,
+}
+
+impl ProgramKey {
+    /// The same program with its write steps rounding to `round`.
+    pub fn rounded(mut self, round: FloatType) -> Self {
+        self.round = round;
+        self
+    }
 }
 
 impl fmt::Display for ProgramKey {
@@ -117,7 +129,11 @@ impl fmt::Display for ProgramKey {
         for v in self.variant.values() {
             write!(f, "_{v}")?;
         }
-        write!(f, " ({})", self.element)
+        write!(f, " ({}", self.element)?;
+        if self.round != FloatType::Float32 {
+            write!(f, ", rounding to {}", self.round.name())?;
+        }
+        write!(f, ")")
     }
 }
 

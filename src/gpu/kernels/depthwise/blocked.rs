@@ -214,13 +214,13 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
         w.line(format!("let row = (n * p.out_h + oy0 + {ty}u) * p.out_w + ox0;"));
         for tx in 0..TILE_X {
             w.line(format!(
-                "if (ox0 + {tx}u < p.out_w) {{ store4(row + {tx}u, c4, add_bias4(acc{ty}_{tx}, b, p.activation)); }}"
+                "if (ox0 + {tx}u < p.out_w) {{ store4(row + {tx}u, c4, add_bias4(acc{ty}_{tx}, b)); }}"
             ));
         }
         w.line("}");
     }
     // The activation in place, in one loop: inlined per accumulator it multiplies compile time.
-    w.line("if (p.activation != 0u) {");
+    w.line("if p.activation != 0u {");
     w.line(format!("for (var ty = 0u; ty < {TILE_Y}u; ty++) {{"));
     w.line(format!("for (var tx = 0u; tx < {TILE_X}u; tx++) {{"));
     w.lines(

@@ -56,14 +56,14 @@ fn main(
     }
     let b = select(vec4<f32>(0.0), vec4<f32>(bias[c4]), p.has_bias != 0u);
     let row = (n * p.out_h + oy) * p.out_w;
-    output[(row + x0) * c4n + c4] = Elem4(activate4(add_bias4(acc0, b, p.activation), p.activation));
+    output[(row + x0) * c4n + c4] = Elem4(activate4(add_bias4(acc0, b), p.activation));
     if (x0 + 1u < p.out_w) {
-        output[(row + x0 + 1u) * c4n + c4] = Elem4(activate4(add_bias4(acc1, b, p.activation), p.activation));
+        output[(row + x0 + 1u) * c4n + c4] = Elem4(activate4(add_bias4(acc1, b), p.activation));
     }
     if (x0 + 2u < p.out_w) {
-        output[(row + x0 + 2u) * c4n + c4] = Elem4(activate4(add_bias4(acc2, b, p.activation), p.activation));
+        output[(row + x0 + 2u) * c4n + c4] = Elem4(activate4(add_bias4(acc2, b), p.activation));
     }
     if (x0 + 3u < p.out_w) {
-        output[(row + x0 + 3u) * c4n + c4] = Elem4(activate4(add_bias4(acc3, b, p.activation), p.activation));
+        output[(row + x0 + 3u) * c4n + c4] = Elem4(activate4(add_bias4(acc3, b), p.activation));
     }
 }

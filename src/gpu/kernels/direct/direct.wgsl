@@ -85,7 +85,7 @@ fn main(
             if (ox < p.out_w && f < f_end) {
                 var v = acc[j * TILE_F + i];
                 if (p.has_bias != 0u) {
-                    v = add_bias(v, f32(bias[f]), p.activation);
+                    v = add_bias(v, f32(bias[f]));
                 }
                 output[output_index(n, oy, ox, f)] = Elem(activate(v, p.activation));
             }

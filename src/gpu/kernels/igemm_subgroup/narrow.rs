@@ -67,9 +67,7 @@ pub fn body(l: u32, t: u32, nchw: bool) -> String {
     for j in 0..l {
         w.line(format!("if (live && row0 + lane + {}u < p.m) {{", 8 * j));
         for c in 0..t {
-            w.line(format!(
-                "store4(m{j}, col0 + {c}u, add_bias4(acc{j}_{c}, bias{c}, p.activation));"
-            ));
+            w.line(format!("store4(m{j}, col0 + {c}u, add_bias4(acc{j}_{c}, bias{c}));"));
         }
         w.line("}");
     }

@@ -70,7 +70,7 @@ pub fn body(r: u32, t: u32, nchw: bool) -> String {
     for i in 0..r {
         for tt in 0..t {
             w.line(format!(
-                "if (live && row0 + {i}u < p.m && cu{tt} < p.fg4) {{ store4(row0 + {i}u, col{tt}, add_bias4(acc{i}_{tt}, bias{tt}, p.activation)); }}"
+                "if (live && row0 + {i}u < p.m && cu{tt} < p.fg4) {{ store4(row0 + {i}u, col{tt}, add_bias4(acc{i}_{tt}, bias{tt})); }}"
             ));
         }
     }

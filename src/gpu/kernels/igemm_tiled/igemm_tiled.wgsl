@@ -123,7 +123,7 @@ fn main(
     for (var r = 0u; r < 4u; r++) {
         let m = row0 + lid3.y * 4u + r;
         if (m < p.m) {
-            store4(m, col, activate4(add_bias4(acc[r], b, p.activation), p.activation));
+            store4(m, col, activate4(add_bias4(acc[r], b), p.activation));
         }
     }
 }

@@ -19,18 +19,18 @@ const GLU: u32 = 103u;
 @group(0) @binding(1) var<storage, read> src: array<Elem>;
 @group(0) @binding(2) var<storage, read_write> dst: array<Elem>;
 
-// The activation id, without the rounding bits.
+// The activation id.
 fn kind() -> u32 {
-    return q.activation & 0xffu;
+    return q.activation;
 }
 
 fn load(i: u32) -> f32 {
     return f32(src[i]);
 }
 
-// Writes `v` rounded to the compute dtype (the upper bits of `q.activation`).
+// Writes `v` rounded to the compute dtype the program was compiled for.
 fn store(i: u32, v: f32) {
-    dst[i] = Elem(round_to(v, q.activation));
+    dst[i] = Elem(round_to(v));
 }
 
 @compute @workgroup_size(WORKGROUP)

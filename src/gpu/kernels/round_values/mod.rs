@@ -6,7 +6,6 @@
 use bytemuck::bytes_of;
 
 use crate::error::Result;
-use crate::gpu::kernels::epilogue::rounding_bits;
 use crate::gpu::kernels::params::to_u32;
 use crate::gpu::kernels::{Program, UniformLayout, WORKGROUP};
 use crate::gpu::program::{BindingShape, ElementType, ProgramKey, Variant};
@@ -17,10 +16,9 @@ use crate::keras::dtype::FloatType;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct RoundUniform {
     pub len: u32,
-    /// The rounding bits of the dtype (`epilogue::rounding_bits`).
-    pub kind: u32,
     pub _pad0: u32,
     pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 /// The pass.
@@ -59,31 +57,33 @@ impl Program for RoundValues {
     }
 
     fn uniform_layout(&self) -> UniformLayout {
-        crate::uniform_layout!(RoundUniform, "RoundParams", [len, kind, _pad0, _pad1])
+        crate::uniform_layout!(RoundUniform, "RoundParams", [len, _pad0, _pad1, _pad2])
     }
 }
 
 /// The program key of casting `from` to `to`: its variant (0 within one type, 1 from f32 to the
 /// half type, 2 from the half type to f32) keyed by the half type where there is one.
-pub fn key(from: ElementType, to: ElementType) -> ProgramKey {
+pub fn key(from: ElementType, to: ElementType, dtype: FloatType) -> ProgramKey {
     let (direction, element) = match (from, to) {
         (ElementType::F32, ElementType::F16) => (1, to),
         (ElementType::F16, ElementType::F32) => (2, from),
         _ => (0, to),
     };
-    (&ROUND_VALUES as &dyn Program).key(Variant::of(&[direction]), element)
+    (&ROUND_VALUES as &dyn Program)
+        .key(Variant::of(&[direction]), element)
+        .rounded(dtype)
 }
 
-/// The uniform bytes and workgroups of rounding `len` values to `dtype`.
+/// The uniform bytes and workgroups of converting `len` values.
 ///
 /// # Errors
 /// [`crate::Error::SizeOverflow`] when `len` does not fit the uniform.
-pub fn step(len: usize, dtype: FloatType) -> Result<(Vec<u8>, u64)> {
+pub fn step(len: usize) -> Result<(Vec<u8>, u64)> {
     let u = RoundUniform {
         len: to_u32(len, "tensor length")?,
-        kind: rounding_bits(dtype),
         _pad0: 0,
         _pad1: 0,
+        _pad2: 0,
     };
     Ok((bytes_of(&u).to_vec(), (len as u64).div_ceil(WORKGROUP as u64)))
 }

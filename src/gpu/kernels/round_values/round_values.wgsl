@@ -5,7 +5,7 @@
 
 // Kept in sync with `RoundUniform` in src/gpu/kernels/round_values/mod.rs.
 struct RoundParams {
-    len: u32, kind: u32, _pad0: u32, _pad1: u32,
+    len: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 const WORKGROUP: u32 = 64u;
@@ -22,6 +22,6 @@ fn main(
 ) {
     let i = folded_index(wg, groups, lid, WORKGROUP);
     if (i < q.len) {
-        dst[i] = DST(round_to(f32(src[i]), q.kind));
+        dst[i] = DST(round_to(f32(src[i])));
     }
 }
