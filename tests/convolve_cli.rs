@@ -18,6 +18,22 @@ fn convolve() -> Command {
     Command::new(bin)
 }
 
+/// Tensor mode on a golden case's layer (config, kernel, bias) and input, writing `out`.
+fn golden_layer(dir: &std::path::Path, out: &std::path::Path) -> Command {
+    let mut cmd = convolve();
+    cmd.arg("--config")
+        .arg(dir.join("config.json"))
+        .arg("--kernel")
+        .arg(dir.join("kernel.npy"))
+        .arg("--bias")
+        .arg(dir.join("bias.npy"))
+        .arg("--input")
+        .arg(dir.join("input.npy"))
+        .arg("--output")
+        .arg(out);
+    cmd
+}
+
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wgpu-conv2d-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -153,20 +169,7 @@ fn gpu_output_matches_cpu_output() {
     let mut outputs = Vec::new();
     for device in ["cpu", "gpu", "auto"] {
         let out = tmp(&format!("dev-{device}.npy"));
-        let result = convolve()
-            .arg("--config")
-            .arg(dir.join("config.json"))
-            .arg("--kernel")
-            .arg(dir.join("kernel.npy"))
-            .arg("--bias")
-            .arg(dir.join("bias.npy"))
-            .arg("--input")
-            .arg(dir.join("input.npy"))
-            .arg("--output")
-            .arg(&out)
-            .args(["--device", device])
-            .output()
-            .unwrap();
+        let result = golden_layer(&dir, &out).args(["--device", device]).output().unwrap();
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(result.status.success(), "{device}: {stderr}");
         if device != "cpu" {
@@ -190,17 +193,7 @@ fn half_precision_layers_write_float32_or_keep_float16() {
     let want = npy::read(dir.join("output.npy")).unwrap();
     for (dtype, descr) in [("float32", "'<f4'"), ("keep", "'<f2'")] {
         let out = tmp(&format!("half_{dtype}.npy"));
-        let result = convolve()
-            .arg("--config")
-            .arg(dir.join("config.json"))
-            .arg("--kernel")
-            .arg(dir.join("kernel.npy"))
-            .arg("--bias")
-            .arg(dir.join("bias.npy"))
-            .arg("--input")
-            .arg(dir.join("input.npy"))
-            .arg("--output")
-            .arg(&out)
+        let result = golden_layer(&dir, &out)
             .args(["--output-dtype", dtype, "--device", "cpu"])
             .output()
             .unwrap();

@@ -12,12 +12,8 @@ use crate::gpu::memory::binds::{BindCache, Bound};
 use crate::gpu::memory::buffers;
 use crate::gpu::memory::pool::PooledBuffer;
 use crate::gpu::memory::weights::GpuWeights;
-use crate::gpu::plan;
-use crate::gpu::plan::filter_split::MergePlan;
 use crate::gpu::plan::{ChunkPlan, Plan, Step};
 use crate::gpu::program::cache::CompileInput;
-use crate::gpu::program::ElementType;
-use crate::keras::dtype::FloatType;
 
 pub(crate) fn pooled(b: &PooledBuffer) -> Bound<'_> {
     Bound {
@@ -217,73 +213,6 @@ pub(crate) fn run_resident(
     Ok(output)
 }
 
-/// Merges the outputs of a layer's filter slices (`parts`, in the order of `plan.merges`) into
-/// one output, then runs the last-axis activation on it when the plan has one.
-///
-/// # Errors
-/// The GPU's errors.
-pub(crate) fn merge_slices(
-    ctx: &Arc<GpuContext>,
-    binds: &BindCache,
-    parts: &[Bound<'_>],
-    plan: &MergePlan,
-    element: ElementType,
-) -> Result<PooledBuffer> {
-    let _exclusive = ctx.exclusive();
-    ctx.check_alive()?;
-    let merged = buffers::output(ctx, "wgpu-conv2d output", element, plan.merged_len)?;
-    let mut encoder = ctx.scoped("creating a command encoder", || {
-        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("wgpu-conv2d filter slices"),
-        })
-    })?;
-    for (part, step) in parts.iter().zip(&plan.merges) {
-        record(ctx, &mut encoder, binds, step, &[*part, pooled(&merged)])?;
-    }
-    let Some(step) = &plan.last_axis else {
-        buffers::submit(ctx, encoder)?;
-        return Ok(merged);
-    };
-    let activated = buffers::output(ctx, "wgpu-conv2d activated", element, step.output_len)?;
-    record(ctx, &mut encoder, binds, step, &[pooled(&merged), pooled(&activated)])?;
-    buffers::submit(ctx, encoder)?;
-    drop(merged); // back to the pool only once the work that uses it is queued
-    Ok(activated)
-}
-
-/// A copy of the `len` values of `input` (stored as `from`) stored as `to` and rounded to `dtype`:
-/// a layer's input cast to its storage type and compute dtype.
-///
-/// # Errors
-/// The GPU's errors.
-pub(crate) fn convert_values(
-    ctx: &Arc<GpuContext>,
-    binds: &BindCache,
-    (input, len): (Bound<'_>, usize),
-    (from, to): (ElementType, ElementType),
-    dtype: FloatType,
-) -> Result<PooledBuffer> {
-    let _exclusive = ctx.exclusive();
-    ctx.check_alive()?;
-    let (uniform, groups) = kernels::round_values::step(len)?;
-    let step = plan::step(
-        &ctx.caps,
-        kernels::round_values::key(from, to, dtype),
-        uniform,
-        groups,
-        len,
-    )?;
-    let out = buffers::output(ctx, "wgpu-conv2d converted input", to, len)?;
-    let mut encoder = ctx.scoped("creating a command encoder", || {
-        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("wgpu-conv2d input conversion"),
-        })
-    })?;
-    record(ctx, &mut encoder, binds, &step, &[input, pooled(&out)])?;
-    buffers::submit(ctx, encoder)?;
-    Ok(out)
-}
-
 /// Buffer copies move whole 4-byte words: with 2-byte elements every band's runs must start and
 /// end on an even element, or the copies would be invalid.
 fn check_band_alignment(plan: &Plan, in_shape: [usize; 4], axis: usize) -> Result<()> {
@@ -377,7 +306,7 @@ fn encode_chunk(
 
 /// Records one pass: its pipeline, a bind group from the layer's cache (the uniform at binding 0,
 /// then `bindings` at 1, 2, ...) and the plan's folded dispatch.
-fn record(
+pub(crate) fn record(
     ctx: &GpuContext,
     encoder: &mut wgpu::CommandEncoder,
     binds: &BindCache,

@@ -7,6 +7,7 @@ pub mod kernels;
 pub mod memory;
 pub mod plan;
 pub mod program;
+pub(crate) mod side_passes;
 
 pub use device::{
     AlgorithmFilter, DeviceCaps, DeviceLostHandler, ErrorHandler, Fault, GpuContext, GpuOptions, GpuStats, KernelFamily,

@@ -12,7 +12,7 @@ use crate::gpu::memory::binds::BindCache;
 use crate::gpu::memory::tensor::TensorBuffer;
 use crate::gpu::plan::filter_split::{self, FilterSlice};
 use crate::gpu::program::ElementType;
-use crate::gpu::{execute, GpuTensor};
+use crate::gpu::{side_passes, GpuTensor};
 use crate::tensor::Tensor;
 
 use super::Conv2d;
@@ -119,7 +119,7 @@ impl Conv2d {
         let element = outputs.first().map_or(ElementType::F32, |t| t.element);
         let plan = filter_split::merge_plan(geometry, slices, ctx.caps(), element, &self.epilogue()?)?;
         let parts: Vec<_> = outputs.iter().map(|t| t.buffer.bound()).collect();
-        let buffer = execute::merge_slices(ctx, &sliced.binds, &parts, &plan, element)?;
+        let buffer = side_passes::merge_slices(ctx, &sliced.binds, &parts, &plan, element)?;
         Ok(GpuTensor {
             ctx: ctx.clone(),
             buffer: TensorBuffer::Pooled(buffer),

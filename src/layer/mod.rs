@@ -10,12 +10,13 @@ use crate::error::format::py_shape;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::Epilogue;
 use crate::gpu::memory::tensor::TensorBuffer;
-use crate::gpu::{execute, plan, GpuTensor};
+use crate::gpu::{execute, plan, side_passes, GpuTensor};
 use crate::keras::activation::Activation;
 use crate::keras::config::Conv2dConfig;
 use crate::keras::dtype::FloatType;
 use crate::tensor::Tensor;
 
+mod compute_dtype;
 mod filter_split;
 mod variables;
 
@@ -269,7 +270,7 @@ impl Conv2d {
         let rounded = (rounds || input.element != plan.element)
             .then(|| {
                 let from_to = (input.element, plan.element);
-                execute::convert_values(ctx, &weights.binds, (input.buffer.bound(), input.len()), from_to, dtype)
+                side_passes::convert_values(ctx, &weights.binds, (input.buffer.bound(), input.len()), from_to, dtype)
             })
             .transpose()?;
         let bound = rounded.as_ref().map_or(input.buffer.bound(), execute::pooled);

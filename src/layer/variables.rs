@@ -9,7 +9,6 @@ use crate::gpu::kernels::WeightPrep;
 use crate::gpu::memory::weights::GpuWeights;
 use crate::gpu::program::ElementType;
 use crate::gpu::GpuContext;
-use crate::keras::dtype::FloatType;
 use crate::keras::initializer::Initializer;
 use crate::layer::Conv2d;
 use crate::tensor::Tensor;
@@ -22,9 +21,9 @@ pub(super) struct Lora {
     /// `alpha` as Keras writes it: the rank (an int) when defaulted.
     pub(super) alpha_json: serde_json::Number,
     /// `(kh, kw, Cin/groups, rank)`.
-    a: Vec<f32>,
+    pub(super) a: Vec<f32>,
     /// `(rank, filters)`.
-    b: Vec<f32>,
+    pub(super) b: Vec<f32>,
 }
 
 static NEXT_WEIGHTS_VERSION: AtomicU64 = AtomicU64::new(1);
@@ -71,29 +70,7 @@ pub(super) struct Weights {
     pub(super) lora: Option<Lora>,
 }
 
-impl Weights {
-    /// Every variable rounded to `dtype`, as Keras stores them in the policy's variable dtype.
-    fn round_to(&mut self, dtype: FloatType) {
-        dtype.round_all(&mut self.kernel);
-        if let Some(b) = self.bias.as_mut() {
-            dtype.round_all(b);
-        }
-        if let Some(l) = self.lora.as_mut() {
-            dtype.round_all(&mut l.a);
-            dtype.round_all(&mut l.b);
-        }
-    }
-}
-
 impl Conv2d {
-    /// Rounds the variables to the policy's variable dtype (a no-op for float32 variables).
-    fn round_variables(&mut self) {
-        let dtype = self.config.dtype.variable_dtype();
-        if let Some(w) = self.weights.as_mut() {
-            w.round_to(dtype);
-        }
-    }
-
     /// HWIO kernel shape for `input_channels`.
     pub(super) fn kernel_shape_for(&self, input_channels: usize) -> [usize; 4] {
         let c = &self.config;
@@ -309,31 +286,6 @@ impl Conv2d {
             })
             .collect();
         Tensor::new(shape, merged)
-    }
-
-    /// The kernel as the convolution reads it: [`Conv2d::kernel`] cast to the policy's compute dtype.
-    ///
-    /// # Errors
-    /// [`Error::NotBuilt`].
-    pub fn compute_kernel(&self) -> Result<Tensor> {
-        let kernel = self.kernel()?;
-        let shape = kernel.shape().to_vec();
-        let mut values = kernel.into_data();
-        self.config.dtype.compute_dtype().round_all(&mut values);
-        Tensor::new(shape, values)
-    }
-
-    /// The bias cast to the policy's compute dtype, if the layer uses one.
-    ///
-    /// # Errors
-    /// [`Error::NotBuilt`].
-    pub fn compute_bias(&self) -> Result<Option<Vec<f32>>> {
-        let dtype = self.config.dtype.compute_dtype();
-        Ok(self.bias()?.map(|b| {
-            let mut b = b.to_vec();
-            dtype.round_all(&mut b);
-            b
-        }))
     }
 
     /// The bias, if the layer uses one.
