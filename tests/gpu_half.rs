@@ -171,3 +171,39 @@ fn float16_tensors_take_half_the_bytes_and_chains_convert_between_policies() {
     assert!(e <= 4.0, "{e:.2} ulp from the CPU chain");
     assert_eq!(ctx.uncaptured_errors(), 0);
 }
+
+/// An input value past float16's range becomes inf when Keras casts it: the call must then take the
+/// CPU path (WGSL assumes finite math) and propagate inf and NaN exactly as the reference does.
+#[test]
+fn float16_input_past_the_range_propagates_inf_as_the_reference_does() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    // A context of its own: its traffic counters see this test's calls only.
+    let ctx = wgpu_conv2d::GpuContext::new(&GpuOptions::default()).unwrap();
+    let mut rng = TestRng(0x0F);
+    let params = wgpu_conv2d::conv::ConvParams {
+        filters: 4,
+        kernel_size: [3, 3],
+        strides: [1, 1],
+        dilation_rate: [1, 1],
+        padding: Padding::Same,
+        groups: 1,
+        data_format: DataFormat::ChannelsLast,
+    };
+    let layer = layer(&params, 4, "mixed_float16", "relu", &mut rng);
+    let mut values: Vec<f32> = (0..100).map(|_| rng.sym()).collect();
+    values[37] = 70000.0; // finite in f32, inf in float16
+    let x = Tensor::new([1, 5, 5, 4], values).unwrap();
+    let want = layer.forward(&x).unwrap();
+    assert!(
+        want.data().iter().any(|v| !v.is_finite()),
+        "the reference must overflow"
+    );
+    let uploaded = ctx.stats().bytes_uploaded;
+    let got = layer.forward_on(&Device::Gpu(ctx.clone()), &x).unwrap();
+    assert_eq!(ctx.stats().bytes_uploaded, uploaded, "the call must not run on the GPU");
+    for (a, b) in got.data().iter().zip(want.data()) {
+        assert!(a == b || (a.is_nan() && b.is_nan()), "{a} vs {b}");
+    }
+}

@@ -204,8 +204,9 @@ impl Conv2d {
     /// `activation(conv(x, kernel) + bias)` on `device`: the CPU reference path or a GPU.
     /// On a GPU the weights are uploaded once per device and re-uploaded only when they change.
     ///
-    /// Non-finite values: a GPU call whose input or weights hold NaN or ±Inf runs on the CPU
-    /// reference path instead (said once per process), so NaN and Inf propagate exactly as in Keras.
+    /// Non-finite values: a GPU call whose input or weights hold NaN or ±Inf (after the cast to
+    /// the compute dtype: float16 turns values past 65504 into inf) runs on the CPU reference path
+    /// instead (said once per process), so NaN and Inf propagate exactly as in Keras.
     ///
     /// # Errors
     /// As [`Conv2d::forward`], plus the GPU's errors ([`Error::Validation`], [`Error::DeviceLost`],
@@ -216,8 +217,12 @@ impl Conv2d {
         };
         let geometry = self.geometry(input.shape())?;
         let out_shape = self.activated_shape(&geometry)?;
+        // Keras casts the input to the compute dtype; a value past float16's range becomes inf there.
+        let mut x = std::borrow::Cow::Borrowed(input.data());
+        self.config.dtype.compute_dtype().round_all_cow(&mut x);
+        let finite_input = x.iter().all(|v| v.is_finite());
         if let Some(slices) = self.filter_slices(ctx, &geometry)? {
-            if !self.sliced(ctx, &slices)?.finite || !input.data().iter().all(|v| v.is_finite()) {
+            if !self.sliced(ctx, &slices)?.finite || !finite_input {
                 NON_FINITE_NOTICE.call_once(|| {
                     log::warn!("non-finite values in a layer's input or weights: running it on the CPU path")
                 });
@@ -230,15 +235,12 @@ impl Conv2d {
         let weights = self.gpu_weights(ctx, (plan.weight_prep, plan.element))?;
         // WGSL lets drivers assume finite math, so NaN/Inf would give unspecified results there:
         // such calls run on the CPU reference path, which propagates them as Keras does.
-        if !weights.finite || !input.data().iter().all(|v| v.is_finite()) {
+        if !weights.finite || !finite_input {
             NON_FINITE_NOTICE.call_once(|| {
                 log::warn!("non-finite values in a layer's input or weights: running it on the CPU path")
             });
             return self.forward_cpu(&geometry, input);
         }
-        let dtype = self.config.dtype.compute_dtype();
-        let mut x = std::borrow::Cow::Borrowed(input.data());
-        dtype.round_all_cow(&mut x); // Keras casts the input to the compute dtype
         let values = execute::run(ctx, &geometry, &plan, &x, &weights)?;
         debug_assert_eq!(plan.output_shape, out_shape);
         Tensor::new(out_shape, values)
