@@ -175,11 +175,7 @@ pub(crate) fn run_resident(
         let images = (c.batch_start, c.batch_len);
         let band_len = c.batch_len * c.in_rows * in_shape[1..].iter().product::<usize>() / in_shape[axis].max(1);
         let band = buffers::output(ctx, "wgpu-conv2d input band", element, band_len)?;
-        let mut gather = ctx.scoped("creating a command encoder", || {
-            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("wgpu-conv2d input band"),
-            })
-        })?;
+        let mut gather = buffers::encoder(ctx, "wgpu-conv2d input band")?;
         let mut at = 0;
         ctx.scoped("copying an input band", || {
             for_each_run(in_shape, axis, images, (c.in_row_start, c.in_rows), |src, len| {
@@ -267,11 +263,7 @@ fn encode_chunk(
 ) -> Result<Encoded> {
     let element = plan.element;
     let prepared = weights.prepared(plan.weight_prep)?;
-    let mut encoder = ctx.scoped("creating a command encoder", || {
-        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("wgpu-conv2d"),
-        })
-    })?;
+    let mut encoder = buffers::encoder(ctx, "wgpu-conv2d")?;
     // Intermediate buffers live until the encoder is submitted; `current` is the last one written.
     let mut scratch: Vec<PooledBuffer> = Vec::new();
     let mut current: Option<PooledBuffer> = None;

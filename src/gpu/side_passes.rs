@@ -29,11 +29,7 @@ pub(crate) fn merge_slices(
     let _exclusive = ctx.exclusive();
     ctx.check_alive()?;
     let merged = buffers::output(ctx, "wgpu-conv2d output", element, plan.merged_len)?;
-    let mut encoder = ctx.scoped("creating a command encoder", || {
-        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("wgpu-conv2d filter slices"),
-        })
-    })?;
+    let mut encoder = buffers::encoder(ctx, "wgpu-conv2d filter slices")?;
     for (part, step) in parts.iter().zip(&plan.merges) {
         record(ctx, &mut encoder, binds, step, &[*part, pooled(&merged)])?;
     }
@@ -71,11 +67,7 @@ pub(crate) fn convert_values(
         len,
     )?;
     let out = buffers::output(ctx, "wgpu-conv2d converted input", to, len)?;
-    let mut encoder = ctx.scoped("creating a command encoder", || {
-        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("wgpu-conv2d input conversion"),
-        })
-    })?;
+    let mut encoder = buffers::encoder(ctx, "wgpu-conv2d input conversion")?;
     record(ctx, &mut encoder, binds, &step, &[input, pooled(&out)])?;
     buffers::submit(ctx, encoder)?;
     Ok(out)

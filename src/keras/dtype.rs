@@ -59,8 +59,8 @@ impl FloatType {
         }
     }
 
-    /// The spacing of this type's values just below 1 (2^-24, 2^-11, 2^-8): one unit in the last
-    /// place relative to a value's magnitude, halved.
+    /// The gap between 1 and the next value of this type (2^-23, 2^-10, 2^-7): one unit in the
+    /// last place at 1, the scale of the half-precision tolerances.
     pub fn epsilon(self) -> f64 {
         match self {
             Self::Float32 => f32::EPSILON as f64,

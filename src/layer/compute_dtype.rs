@@ -2,6 +2,10 @@
 //! compute dtype for the convolution.
 
 use crate::error::Result;
+use crate::gpu::memory::binds::BindCache;
+use crate::gpu::memory::tensor::TensorBuffer;
+use crate::gpu::program::ElementType;
+use crate::gpu::{side_passes, GpuTensor};
 use crate::keras::dtype::FloatType;
 use crate::tensor::Tensor;
 
@@ -53,6 +57,32 @@ impl Conv2d {
             let mut b = b.to_vec();
             dtype.round_all(&mut b);
             b
+        }))
+    }
+
+    /// `input` as this layer reads it when its plan stores `element`: Keras casts the input to
+    /// the compute dtype, so a copy is made (one pass, into a new buffer) unless the input is
+    /// already stored as `element` with values in that dtype; `None` when it is.
+    pub(super) fn cast_input(
+        &self,
+        input: &GpuTensor,
+        element: ElementType,
+        binds: &BindCache,
+    ) -> Result<Option<GpuTensor>> {
+        let dtype = self.config.dtype.compute_dtype();
+        let rounds = dtype != FloatType::Float32 && input.values_in != dtype;
+        if !rounds && input.element == element {
+            return Ok(None);
+        }
+        let ctx = input.context();
+        let from_to = (input.element, element);
+        let buffer = side_passes::convert_values(ctx, binds, (input.buffer.bound(), input.len()), from_to, dtype)?;
+        Ok(Some(GpuTensor {
+            ctx: ctx.clone(),
+            buffer: TensorBuffer::Pooled(buffer),
+            shape: input.shape.clone(),
+            element,
+            values_in: if rounds { dtype } else { input.values_in },
         }))
     }
 }

@@ -11,7 +11,6 @@ use crate::gpu::device::GpuContext;
 use crate::gpu::memory::binds::BindCache;
 use crate::gpu::memory::tensor::TensorBuffer;
 use crate::gpu::plan::filter_split::{self, FilterSlice};
-use crate::gpu::program::ElementType;
 use crate::gpu::{side_passes, GpuTensor};
 use crate::tensor::Tensor;
 
@@ -111,12 +110,15 @@ impl Conv2d {
     ) -> Result<GpuTensor> {
         let ctx = input.context();
         let sliced = self.sliced(ctx, slices)?;
+        // Cast once for all the slices (each would otherwise cast the same input again).
+        let element = crate::gpu::plan::element_for(ctx.caps(), self.config.dtype.compute_dtype());
+        let cast = self.cast_input(input, element, &sliced.binds)?;
+        let source = cast.as_ref().unwrap_or(input);
         let outputs = sliced
             .slices
             .iter()
-            .map(|(_, layer)| layer.forward_gpu(input))
+            .map(|(_, layer)| layer.forward_gpu(source))
             .collect::<Result<Vec<_>>>()?;
-        let element = outputs.first().map_or(ElementType::F32, |t| t.element);
         let plan = filter_split::merge_plan(geometry, slices, ctx.caps(), element, &self.epilogue()?)?;
         let parts: Vec<_> = outputs.iter().map(|t| t.buffer.bound()).collect();
         let buffer = side_passes::merge_slices(ctx, &sliced.binds, &parts, &plan, element)?;

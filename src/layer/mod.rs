@@ -10,10 +10,9 @@ use crate::error::format::py_shape;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::Epilogue;
 use crate::gpu::memory::tensor::TensorBuffer;
-use crate::gpu::{execute, plan, side_passes, GpuTensor};
+use crate::gpu::{execute, plan, GpuTensor};
 use crate::keras::activation::Activation;
 use crate::keras::config::Conv2dConfig;
-use crate::keras::dtype::FloatType;
 use crate::tensor::Tensor;
 
 mod compute_dtype;
@@ -218,32 +217,30 @@ impl Conv2d {
         let geometry = self.geometry(input.shape())?;
         let out_shape = self.activated_shape(&geometry)?;
         // Keras casts the input to the compute dtype; a value past float16's range becomes inf there.
+        let dtype = self.config.dtype.compute_dtype();
         let mut x = std::borrow::Cow::Borrowed(input.data());
-        self.config.dtype.compute_dtype().round_all_cow(&mut x);
-        let finite_input = x.iter().all(|v| v.is_finite());
-        if let Some(slices) = self.filter_slices(ctx, &geometry)? {
-            if !self.sliced(ctx, &slices)?.finite || !finite_input {
-                NON_FINITE_NOTICE.call_once(|| {
-                    log::warn!("non-finite values in a layer's input or weights: running it on the CPU path")
-                });
-                return self.forward_cpu(&geometry, input);
-            }
-            let resident = GpuTensor::upload(ctx, input)?;
-            return self.forward_sliced(&geometry, &slices, &resident)?.download();
-        }
-        let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
-        let weights = self.gpu_weights(ctx, (plan.weight_prep, plan.element))?;
+        dtype.round_all_cow(&mut x);
         // WGSL lets drivers assume finite math, so NaN/Inf would give unspecified results there:
         // such calls run on the CPU reference path, which propagates them as Keras does.
-        if !weights.finite || !finite_input {
-            NON_FINITE_NOTICE.call_once(|| {
-                log::warn!("non-finite values in a layer's input or weights: running it on the CPU path")
-            });
-            return self.forward_cpu(&geometry, input);
+        let finite_input = x.iter().all(|v| v.is_finite());
+        if let Some(slices) = self.filter_slices(ctx, &geometry)? {
+            if finite_input && self.sliced(ctx, &slices)?.finite {
+                let resident =
+                    GpuTensor::upload_rounded(ctx, &Tensor::new(input.shape().to_vec(), x.into_owned())?, dtype)?;
+                return self.forward_sliced(&geometry, &slices, &resident)?.download();
+            }
+        } else {
+            let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
+            let weights = self.gpu_weights(ctx, (plan.weight_prep, plan.element))?;
+            if finite_input && weights.finite {
+                let values = execute::run(ctx, &geometry, &plan, &x, &weights)?;
+                debug_assert_eq!(plan.output_shape, out_shape);
+                return Tensor::new(out_shape, values);
+            }
         }
-        let values = execute::run(ctx, &geometry, &plan, &x, &weights)?;
-        debug_assert_eq!(plan.output_shape, out_shape);
-        Tensor::new(out_shape, values)
+        NON_FINITE_NOTICE
+            .call_once(|| log::warn!("non-finite values in a layer's input or weights: running it on the CPU path"));
+        self.forward_cpu(&geometry, input)
     }
 
     /// The forward pass on a resident tensor: the output stays on the same device, so a chain of
@@ -265,25 +262,16 @@ impl Conv2d {
         let out_shape = self.activated_shape(&geometry)?;
         let plan = plan::for_context(ctx, &geometry, self.epilogue()?)?;
         let weights = self.gpu_weights(ctx, (plan.weight_prep, plan.element))?;
-        let dtype = self.config.dtype.compute_dtype();
-        // Keras casts the input to the compute dtype: a copy in the plan's storage type, unless
-        // the input is already stored so and its values are already in that dtype.
-        let rounds = dtype != FloatType::Float32 && input.values_in != dtype;
-        let rounded = (rounds || input.element != plan.element)
-            .then(|| {
-                let from_to = (input.element, plan.element);
-                side_passes::convert_values(ctx, &weights.binds, (input.buffer.bound(), input.len()), from_to, dtype)
-            })
-            .transpose()?;
-        let bound = rounded.as_ref().map_or(input.buffer.bound(), execute::pooled);
-        let buffer = execute::run_resident(ctx, &geometry, &plan, bound, &weights)?;
-        drop(rounded); // back to the pool only once the work that reads it is queued
+        let cast = self.cast_input(input, plan.element, &weights.binds)?;
+        let source = cast.as_ref().unwrap_or(input);
+        let buffer = execute::run_resident(ctx, &geometry, &plan, source.buffer.bound(), &weights)?;
+        drop(cast); // back to the pool only once the work that reads it is queued
         Ok(GpuTensor {
             ctx: ctx.clone(),
             buffer: TensorBuffer::Pooled(buffer),
             shape: out_shape.to_vec(),
             element: plan.element,
-            values_in: dtype,
+            values_in: self.config.dtype.compute_dtype(),
         })
     }
 

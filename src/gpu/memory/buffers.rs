@@ -116,6 +116,14 @@ pub(crate) fn output(ctx: &GpuContext, label: &str, element: ElementType, len: u
     Ok(buffer)
 }
 
+/// A command encoder labelled `label`, created in the context's error scopes.
+pub(crate) fn encoder(ctx: &GpuContext, label: &str) -> Result<wgpu::CommandEncoder> {
+    ctx.scoped("creating a command encoder", || {
+        ctx.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    })
+}
+
 /// Submits `encoder` (with no readback) and returns at once; the queue orders later work after it.
 pub(crate) fn submit(ctx: &GpuContext, encoder: wgpu::CommandEncoder) -> Result<()> {
     ctx.scoped("submitting work", || {

@@ -31,14 +31,6 @@ impl ElementType {
         (len as u64).checked_mul(self.bytes())
     }
 
-    /// The adapter feature this type's WGSL needs, if any.
-    pub fn required_features(self) -> wgpu::Features {
-        match self {
-            Self::F32 => wgpu::Features::empty(),
-            Self::F16 => wgpu::Features::SHADER_F16,
-        }
-    }
-
     /// The short name used in program labels and tools (`f32`).
     pub fn name(self) -> &'static str {
         match self {
