@@ -1,7 +1,7 @@
 //! Half precision on the GPU: every registry algorithm, forced alone, in the float16 and bfloat16
 //! policies (one sample each) against the f64 oracle on rounded operands, NaN-
-//! prefilled; f16 storage where the adapter has SHADER_F16 (lavapipe does) and f32 kernels on
-//! rounded values for bfloat16; half the bytes per tensor; resident chains across policies.
+//! prefilled; f16 storage where the adapter has SHADER_F16 (lavapipe does) and bf16 packed two to
+//! a `u32`; half the bytes per tensor and per call; resident chains across policies.
 
 mod common;
 
@@ -91,7 +91,7 @@ fn every_registry_algorithm_matches_the_oracle_in_float16_and_bfloat16() {
             };
             let layer_g = wgpu_conv2d::Conv2dGeometry::new(&params, sample.input_shape).unwrap();
             let (_, g) = wgpu_conv2d::gpu::kernels::run_geometry(*algorithm, &layer_g);
-            let policies = [("float16", ElementType::F16), ("mixed_bfloat16", ElementType::F32)];
+            let policies = [("float16", ElementType::F16), ("mixed_bfloat16", ElementType::BF16)];
             for (policy, element) in [policies[i]] {
                 if !algorithm.supports(&g, ctx.caps(), element) {
                     assert!(algorithm.family() == Family::SubgroupBroadcast && !shared.caps().subgroup8);
@@ -156,10 +156,10 @@ fn float16_tensors_take_half_the_bytes_and_chains_convert_between_policies() {
             t = l.forward_gpu(&t).unwrap();
             let dtype = l.config().dtype.compute_dtype();
             assert_eq!(t.values_dtype(), dtype);
-            let want = if dtype == FloatType::Float16 {
-                ElementType::F16
-            } else {
-                ElementType::F32
+            let want = match dtype {
+                FloatType::Float16 => ElementType::F16,
+                FloatType::BFloat16 => ElementType::BF16,
+                FloatType::Float32 => ElementType::F32,
             };
             assert_eq!(t.element_type(), want);
         }
@@ -174,6 +174,67 @@ fn float16_tensors_take_half_the_bytes_and_chains_convert_between_policies() {
 
 /// An input value past float16's range becomes inf when Keras casts it: the call must then take the
 /// CPU path (WGSL assumes finite math) and propagate inf and NaN exactly as the reference does.
+/// Every half policy moves and holds half the bytes of float32 in a call: uploads, readback and
+/// tensor memory, counted on a context of its own (both data formats; 5 filters, so bf16's
+/// half-word stores meet in words).
+#[test]
+fn half_policies_halve_the_bytes_of_a_call() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    for format in [DataFormat::ChannelsLast, DataFormat::ChannelsFirst] {
+        let params = wgpu_conv2d::conv::ConvParams {
+            filters: 5,
+            kernel_size: [3, 3],
+            strides: [1, 1],
+            dilation_rate: [1, 1],
+            padding: Padding::Same,
+            groups: 1,
+            data_format: format,
+        };
+        let shape = if format == DataFormat::ChannelsLast {
+            [1, 20, 18, 8]
+        } else {
+            [1, 8, 20, 18]
+        };
+        let mut rng = TestRng(0xB16);
+        let x = Tensor::new(shape, (0..2880).map(|_| rng.sym() * 3.0).collect()).unwrap();
+        let mut bytes = Vec::new();
+        for policy in ["float32", "mixed_float16", "float16", "mixed_bfloat16", "bfloat16"] {
+            let ctx = wgpu_conv2d::GpuContext::new(&GpuOptions::default()).unwrap();
+            let device = Device::Gpu(ctx.clone());
+            let l = layer(&params, 8, policy, "tanh", &mut TestRng(7));
+            l.forward_on(&device, &x).unwrap(); // weights uploaded, pipelines built
+            let before = ctx.stats();
+            let got = l.forward_on(&device, &x).unwrap();
+            let after = ctx.stats();
+            let dtype = l.config().dtype.compute_dtype();
+            let e = ulps(&got, &l.forward(&x).unwrap(), dtype);
+            // float32 sums differ in order from the f64 oracle: its usual 1e-5 at the output's scale.
+            let limit = if dtype == FloatType::Float32 {
+                1e-5 / dtype.epsilon()
+            } else {
+                1.0
+            };
+            assert!(e <= limit, "{policy} {format:?}: {e:.2} ulp from the oracle");
+            bytes.push((
+                policy,
+                after.bytes_uploaded - before.bytes_uploaded,
+                after.bytes_read_back - before.bytes_read_back,
+                after.tensor_bytes_acquired - before.tensor_bytes_acquired,
+            ));
+        }
+        let (_, up, back, held) = bytes[0];
+        for &(policy, u, b, h) in &bytes[1..] {
+            assert!(
+                u * 2 <= up + 16 && b * 2 <= back + 16 && h * 2 <= held + 64,
+                "{format:?} {policy}: {bytes:?}"
+            );
+            assert!(u > 0 && b > 0 && h > 0, "{policy}: nothing counted");
+        }
+    }
+}
+
 #[test]
 fn float16_input_past_the_range_propagates_inf_as_the_reference_does() {
     if common::gpu::gpu().is_none() {

@@ -109,10 +109,10 @@ fn gpu_path_matches_keras_and_the_oracle_in_every_half_policy() {
     for g in &goldens() {
         let dtype = compute_dtype(g);
         let plan = g.layer.plan_on(&device, g.input.shape()).unwrap().unwrap();
-        let stored = if dtype == FloatType::Float16 {
-            ElementType::F16
-        } else {
-            ElementType::F32
+        let stored = match dtype {
+            FloatType::Float16 => ElementType::F16,
+            FloatType::BFloat16 => ElementType::BF16,
+            FloatType::Float32 => ElementType::F32,
         };
         assert_eq!(plan.element, stored, "{}: lavapipe has SHADER_F16", g.name);
         let got = g.layer.forward_on(&device, &g.input).unwrap();

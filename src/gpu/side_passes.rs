@@ -45,7 +45,8 @@ pub(crate) fn merge_slices(
 }
 
 /// A copy of the `len` values of `input` (stored as `from`) stored as `to` and rounded to `dtype`:
-/// a layer's input cast to its storage type and compute dtype.
+/// a layer's input cast to its storage type and compute dtype. Between the two half types (one
+/// program holds one of them) it goes through f32, which holds both exactly.
 ///
 /// # Errors
 /// The GPU's errors.
@@ -56,6 +57,10 @@ pub(crate) fn convert_values(
     (from, to): (ElementType, ElementType),
     dtype: FloatType,
 ) -> Result<PooledBuffer> {
+    if from != to && from != ElementType::F32 && to != ElementType::F32 {
+        let wide = convert_values(ctx, binds, (input, len), (from, ElementType::F32), FloatType::Float32)?;
+        return convert_values(ctx, binds, (pooled(&wide), len), (ElementType::F32, to), dtype);
+    }
     let _exclusive = ctx.exclusive();
     ctx.check_alive()?;
     let (uniform, groups) = kernels::round_values::step(len)?;

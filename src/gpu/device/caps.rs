@@ -56,7 +56,7 @@ impl DeviceCaps {
     /// True when programs of `element` can run here.
     pub fn supports_element(&self, element: crate::gpu::program::ElementType) -> bool {
         match element {
-            crate::gpu::program::ElementType::F32 => true,
+            crate::gpu::program::ElementType::F32 | crate::gpu::program::ElementType::BF16 => true,
             crate::gpu::program::ElementType::F16 => self.shader_f16,
         }
     }

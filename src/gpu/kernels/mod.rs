@@ -24,7 +24,7 @@ pub mod layout;
 pub mod merge_filters;
 pub mod params;
 pub mod round_values;
-mod store;
+pub(crate) mod store;
 
 pub use epilogue::{activation_id, Epilogue};
 
@@ -208,6 +208,18 @@ pub trait Program: Send + Sync {
     fn elements(&self) -> &'static [ElementType] {
         ElementType::ALL
     }
+}
+
+/// True when `variant` of `program` has WGSL for `element`: a variant writing a channels_first
+/// output (`nchw` set) scatters single values, which bf16 cannot store without owning the word
+/// (`program/access.rs`), so the planner never asks for it.
+pub fn has_variant(program: &dyn Program, variant: &Variant, element: ElementType) -> bool {
+    let nchw = program
+        .variant_params()
+        .iter()
+        .position(|p| *p == "nchw")
+        .is_some_and(|at| variant.get(at) != 0);
+    program.elements().contains(&element) && !(nchw && element == ElementType::BF16)
 }
 
 impl dyn Program + '_ {

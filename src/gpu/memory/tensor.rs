@@ -105,6 +105,7 @@ impl GpuTensor {
             values_in: match element {
                 ElementType::F32 => FloatType::Float32,
                 ElementType::F16 => FloatType::Float16,
+                ElementType::BF16 => FloatType::BFloat16,
             },
         })
     }

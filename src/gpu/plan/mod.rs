@@ -98,8 +98,8 @@ pub fn plan(
 static NO_F16_NOTICE: std::sync::Once = std::sync::Once::new();
 
 /// The storage type of a call whose write step rounds to `round` on a device with `caps`: f16
-/// for float16 compute where the device has `SHADER_F16`, else f32 (holding rounded values;
-/// bfloat16 always, as WGSL has no bf16 type).
+/// for float16 compute where the device has `SHADER_F16` (else f32 holding rounded values), bf16
+/// (packed in `u32`s) for bfloat16, f32 for float32.
 pub fn element_for(caps: &DeviceCaps, round: FloatType) -> ElementType {
     match round {
         FloatType::Float16 if caps.shader_f16 => ElementType::F16,
@@ -109,7 +109,8 @@ pub fn element_for(caps: &DeviceCaps, round: FloatType) -> ElementType {
             });
             ElementType::F32
         }
-        FloatType::Float32 | FloatType::BFloat16 => ElementType::F32,
+        FloatType::BFloat16 => ElementType::BF16,
+        FloatType::Float32 => ElementType::F32,
     }
 }
 
@@ -146,11 +147,20 @@ pub fn plan_with(
     }
     // A channels_first layer whose filters need no padding: the conv writes the layer's layout.
     let mut epilogue = epilogue;
+    // bf16 has no word-owning scattered store (program/access.rs): its unpack pass transposes.
     epilogue.channels_first_output = packing.is_some()
+        && element != ElementType::BF16
         && g.data_format == DataFormat::ChannelsFirst
         && cg.filters == g.filters
         && algorithm.writes_channels_first();
     let variant = algorithm.variant_for(&cg, &epilogue);
+    if !kernels::has_variant(algorithm, &variant, element) {
+        return Err(Error::Unsupported(format!(
+            "{} has no {element} program for {}",
+            algorithm.name(),
+            variant.describe(algorithm.variant_params())
+        )));
+    }
     // The packed geometry holds at least as many channels and filters: its limits hold for both.
     let pieces = chunks::split(&cg, caps, element, cg.in_c, |c| {
         let conv = algorithm.workgroups(&cg, &variant, c)?;

@@ -12,17 +12,20 @@ pub enum ElementType {
     /// IEEE binary16 (`enable f16;`, the adapter's `SHADER_F16`); the kernels load it into f32
     /// and accumulate in f32.
     F16,
+    /// bfloat16, which WGSL lacks: two values per `u32` (see `program/access.rs`), converted
+    /// exactly to f32 on load and rounded to nearest even on store; no feature needed.
+    BF16,
 }
 
 impl ElementType {
     /// Every element type, for tests and tools that iterate them.
-    pub const ALL: &'static [ElementType] = &[ElementType::F32, ElementType::F16];
+    pub const ALL: &'static [ElementType] = &[ElementType::F32, ElementType::F16, ElementType::BF16];
 
     /// Bytes per element.
     pub fn bytes(self) -> u64 {
         match self {
             Self::F32 => 4,
-            Self::F16 => 2,
+            Self::F16 | Self::BF16 => 2,
         }
     }
 
@@ -36,14 +39,21 @@ impl ElementType {
         match self {
             Self::F32 => "f32",
             Self::F16 => "f16",
+            Self::BF16 => "bf16",
         }
     }
 
-    /// The WGSL that opens every program: the storage aliases for this element type.
-    pub fn wgsl_header(self) -> &'static str {
+    /// The WGSL that opens every program: the storage aliases for this element type (`Elem4` for
+    /// vec4 arrays, `ElemR`/`ElemW` for scalar arrays read/written through `program/access.rs`).
+    pub fn wgsl_header(self) -> String {
+        let scalar = "alias ElemR = Elem;\nalias ElemW = Elem;\n";
         match self {
-            Self::F32 => "alias Elem = f32;\nalias Elem4 = vec4<f32>;\n",
-            Self::F16 => "enable f16;\nalias Elem = f16;\nalias Elem4 = vec4<f16>;\n",
+            Self::F32 => format!("alias Elem = f32;\nalias Elem4 = vec4<f32>;\n{scalar}"),
+            Self::F16 => format!("enable f16;\nalias Elem = f16;\nalias Elem4 = vec4<f16>;\n{scalar}"),
+            Self::BF16 => format!(
+                "alias Elem4 = vec2<u32>;\nalias ElemR = u32;\nalias ElemW = atomic<u32>;\n{}",
+                super::access::BF16_HELPERS
+            ),
         }
     }
 
@@ -55,6 +65,12 @@ impl ElementType {
                 values
                     .iter()
                     .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect(),
+            ),
+            Self::BF16 => Cow::Owned(
+                values
+                    .iter()
+                    .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
                     .collect(),
             ),
         }
@@ -70,6 +86,10 @@ impl ElementType {
             Self::F16 => bytes
                 .chunks_exact(2)
                 .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Self::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
         }
     }

@@ -1,6 +1,7 @@
 //! GPU programs as data: the element type, a program's key (name + variant + element type), the
 //! WGSL each is assembled from, the bind-group layouts they share, and the compiled-pipeline cache.
 
+pub mod access;
 pub(crate) mod cache;
 pub mod element;
 pub mod key;

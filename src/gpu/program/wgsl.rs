@@ -1,6 +1,6 @@
 //! Assembles a program's WGSL module: the element-type header, then the WGSL shared by several
 //! programs (`shaders/`: the folded dispatch index, the activation math, the shared uniform
-//! structs), then the program's own body.
+//! structs), then the program's own body, its storage accessors expanded (`program/access.rs`).
 
 use crate::gpu::program::ElementType;
 use crate::keras::dtype::FloatType;
@@ -19,8 +19,9 @@ pub fn assemble(element: ElementType, round: FloatType, body: &str) -> String {
         FloatType::Float16 => 1,
         FloatType::BFloat16 => 2,
     };
-    format!(
+    let module = format!(
         "{}const ROUND: u32 = {code}u;\n{COMMON}\n{CONV_PARAMS}\n{IGEMM_PARAMS}\n{LAYOUT_PARAMS}\n{ACTIVATION}\n{body}",
         element.wgsl_header()
-    )
+    );
+    super::access::expand(element, &module)
 }

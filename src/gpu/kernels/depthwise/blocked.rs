@@ -132,10 +132,7 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
     if !grouped {
         for ky in 0..kh {
             for kx in 0..kw {
-                w.line(format!(
-                    "let w{ky}_{kx} = vec4<f32>(weights[{}u * c4n + c4]);",
-                    ky * kw + kx
-                ));
+                w.line(format!("let w{ky}_{kx} = LD4(weights, {}u * c4n + c4);", ky * kw + kx));
             }
         }
     }
@@ -166,7 +163,7 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
             for kx in 0..kw {
                 for q in 0..4 {
                     w.line(format!(
-                        "let w{ky}_{kx}_{q} = vec4<f32>(weights[({}u * p.cin_g + 4u * ci + {q}u) * f4 + c4]);",
+                        "let w{ky}_{kx}_{q} = LD4(weights, ({}u * p.cin_g + 4u * ci + {q}u) * f4 + c4);",
                         ky * kw + kx
                     ));
                 }
@@ -186,7 +183,7 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
         for c in &cols {
             w.line(format!("let ok{c} = okr && okc{c};"));
             w.line(format!(
-                "let v{c} = select(vec4<f32>(0.0), vec4<f32>(input[select(0u, (rb + u32(ix0 + {c})) * {stride} + {chan}, ok{c})]), ok{c});"
+                "let v{c} = select(vec4<f32>(0.0), LD4(input, select(0u, (rb + u32(ix0 + {c})) * {stride} + {chan}, ok{c})), ok{c});"
             ));
         }
         for ty in 0..TILE_Y {
@@ -208,7 +205,7 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
     if grouped {
         w.line("}");
     }
-    w.line("let b = select(vec4<f32>(0.0), vec4<f32>(bias[c4]), p.has_bias != 0u);");
+    w.line("let b = select(vec4<f32>(0.0), LD4(bias, c4), p.has_bias != 0u);");
     for ty in 0..TILE_Y {
         w.line(format!("if (oy0 + {ty}u < p.out_h) {{"));
         w.line(format!("let row = (n * p.out_h + oy0 + {ty}u) * p.out_w + ox0;"));

@@ -16,7 +16,7 @@ fn tap(n: u32, iy: i32, ox: u32, kx: u32, c4: u32, c4n: u32) -> vec4<f32> {
     let ix = i32(ox * p.stride_w + kx * p.dil_w) + p.col_origin;
     let ok = ox < p.out_w && ix >= 0 && ix < i32(p.in_w);
     let at = select(0u, ((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * c4n + c4, ok);
-    return select(vec4<f32>(0.0), vec4<f32>(input[at]), ok);
+    return select(vec4<f32>(0.0), LD4(input, at), ok);
 }
 
 @compute @workgroup_size(WORKGROUP)
@@ -47,23 +47,23 @@ fn main(
             continue;
         }
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let w = vec4<f32>(weights[(ky * p.kernel_w + kx) * c4n + c4]);
+            let w = LD4(weights, (ky * p.kernel_w + kx) * c4n + c4);
             acc0 += tap(n, iy, x0, kx, c4, c4n) * w;
             acc1 += tap(n, iy, x0 + 1u, kx, c4, c4n) * w;
             acc2 += tap(n, iy, x0 + 2u, kx, c4, c4n) * w;
             acc3 += tap(n, iy, x0 + 3u, kx, c4, c4n) * w;
         }
     }
-    let b = select(vec4<f32>(0.0), vec4<f32>(bias[c4]), p.has_bias != 0u);
+    let b = select(vec4<f32>(0.0), LD4(bias, c4), p.has_bias != 0u);
     let row = (n * p.out_h + oy) * p.out_w;
-    output[(row + x0) * c4n + c4] = Elem4(activate4(add_bias4(acc0, b), p.activation));
+    ST4(output, (row + x0) * c4n + c4, activate4(add_bias4(acc0, b), p.activation));
     if (x0 + 1u < p.out_w) {
-        output[(row + x0 + 1u) * c4n + c4] = Elem4(activate4(add_bias4(acc1, b), p.activation));
+        ST4(output, (row + x0 + 1u) * c4n + c4, activate4(add_bias4(acc1, b), p.activation));
     }
     if (x0 + 2u < p.out_w) {
-        output[(row + x0 + 2u) * c4n + c4] = Elem4(activate4(add_bias4(acc2, b), p.activation));
+        ST4(output, (row + x0 + 2u) * c4n + c4, activate4(add_bias4(acc2, b), p.activation));
     }
     if (x0 + 3u < p.out_w) {
-        output[(row + x0 + 3u) * c4n + c4] = Elem4(activate4(add_bias4(acc3, b), p.activation));
+        ST4(output, (row + x0 + 3u) * c4n + c4, activate4(add_bias4(acc3, b), p.activation));
     }
 }

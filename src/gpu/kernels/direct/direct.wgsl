@@ -9,10 +9,10 @@ const WORKGROUP: u32 = 64u;
 const MAX_TILE: u32 = 16u; // TILE_F * TILE_X must not exceed it (the planner checks)
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
-@group(0) @binding(1) var<storage, read> input: array<Elem>;
-@group(0) @binding(2) var<storage, read> weights: array<Elem>;
-@group(0) @binding(3) var<storage, read> bias: array<Elem>;
-@group(0) @binding(4) var<storage, read_write> output: array<Elem>;
+@group(0) @binding(1) var<storage, read> input: array<ElemR>;
+@group(0) @binding(2) var<storage, read> weights: array<ElemR>;
+@group(0) @binding(3) var<storage, read> bias: array<ElemR>;
+@group(0) @binding(4) var<storage, read_write> output: array<ElemW>;
 
 fn input_index(n: u32, y: u32, x: u32, c: u32) -> u32 {
     if (p.channels_first != 0u) {
@@ -63,13 +63,13 @@ fn main(
                 let w_row = ((ky * p.kernel_w + kx) * p.cin_g + c) * p.filters;
                 for (var i = 0u; i < TILE_F; i++) {
                     let f = f_first + i;
-                    w[i] = select(0.0, f32(weights[w_row + min(f, p.filters - 1u)]), f < f_end);
+                    w[i] = select(0.0, LD(weights, w_row + min(f, p.filters - 1u)), f < f_end);
                 }
                 for (var j = 0u; j < TILE_X; j++) {
                     let ox = x_first + j;
                     let ix = i32(ox * p.stride_w + kx * p.dil_w) + p.col_origin;
                     if (ox < p.out_w && ix >= 0 && ix < i32(p.in_w)) {
-                        let v = f32(input[input_index(n, u32(iy), u32(ix), g * p.cin_g + c)]);
+                        let v = LD(input, input_index(n, u32(iy), u32(ix), g * p.cin_g + c));
                         for (var i = 0u; i < TILE_F; i++) {
                             acc[j * TILE_F + i] += v * w[i];
                         }
@@ -85,9 +85,9 @@ fn main(
             if (ox < p.out_w && f < f_end) {
                 var v = acc[j * TILE_F + i];
                 if (p.has_bias != 0u) {
-                    v = add_bias(v, f32(bias[f]));
+                    v = add_bias(v, LD(bias, f));
                 }
-                output[output_index(n, oy, ox, f)] = Elem(activate(v, p.activation));
+                ST(output, output_index(n, oy, ox, f), activate(v, p.activation));
             }
         }
     }

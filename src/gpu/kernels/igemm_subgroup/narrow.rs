@@ -38,7 +38,7 @@ pub fn body(l: u32, t: u32, nchw: bool) -> String {
     w.line("for (var c4 = 0u; c4 < p.cin4; c4++) {");
     w.line("let kr = (krow + 4u * c4) * p.f4;");
     for i in 0..loads {
-        w.line(format!("let wv{i} = vec4<f32>(weights[kr + woff{i}]);"));
+        w.line(format!("let wv{i} = LD4(weights, kr + woff{i});"));
     }
     for q in 0..4 {
         for c in 0..t {
@@ -48,7 +48,7 @@ pub fn body(l: u32, t: u32, nchw: bool) -> String {
     }
     for j in 0..l {
         w.line(format!(
-            "let a{j} = select(vec4<f32>(0.0), vec4<f32>(input[base{j} + c4]), ok{j});"
+            "let a{j} = select(vec4<f32>(0.0), LD4(input, base{j} + c4), ok{j});"
         ));
         for c in 0..t {
             w.line(format!(
@@ -61,7 +61,7 @@ pub fn body(l: u32, t: u32, nchw: bool) -> String {
     w.line("let has_bias = p.has_bias != 0u;");
     for c in 0..t {
         w.line(format!(
-            "let bias{c} = select(vec4<f32>(0.0), vec4<f32>(bias[col0 + {c}u]), has_bias);"
+            "let bias{c} = select(vec4<f32>(0.0), LD4(bias, col0 + {c}u), has_bias);"
         ));
     }
     for j in 0..l {

@@ -35,15 +35,13 @@ pub fn body(r: u32, t: u32, nchw: bool) -> String {
     w.line("for (var c4 = 0u; c4 < p.cin4; c4++) {");
     for j in 0..rows_per_lane {
         w.line(format!(
-            "let av{j} = select(vec4<f32>(0.0), vec4<f32>(input[base{j} + c4]), ok{j});"
+            "let av{j} = select(vec4<f32>(0.0), LD4(input, base{j} + c4), ok{j});"
         ));
     }
     w.line("let kr = (krow + 4u * c4) * p.f4;");
     for tt in 0..t {
         for q in 0..4 {
-            w.line(format!(
-                "let b{tt}_{q} = vec4<f32>(weights[kr + {q}u * p.f4 + col{tt}]);"
-            ));
+            w.line(format!("let b{tt}_{q} = LD4(weights, kr + {q}u * p.f4 + col{tt});"));
         }
     }
     for i in 0..r {
@@ -64,7 +62,7 @@ pub fn body(r: u32, t: u32, nchw: bool) -> String {
     w.line("let has_bias = p.has_bias != 0u;");
     for tt in 0..t {
         w.line(format!(
-            "let bias{tt} = select(vec4<f32>(0.0), vec4<f32>(bias[col{tt}]), has_bias);"
+            "let bias{tt} = select(vec4<f32>(0.0), LD4(bias, col{tt}), has_bias);"
         ));
     }
     for i in 0..r {

@@ -18,35 +18,8 @@ const TK4: u32 = 8u;  // channel vec4s (32 k) per step
 @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
 @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
 
-// store4 / load4: the two functions of kernels/store.rs (written out: this WGSL is static), the
-// layout chosen by an override constant when the pipeline compiles (1: a channels_first output).
-override OUT_NCHW: u32 = 0u;
-// Writes filter vec4 `col` of output pixel `m`: one vec4 in a channels_last output, or its 4
-// values `hw` apart along the filters' planes when the layer is channels_first (`out_nchw`), so
-// no unpack pass has to transpose it afterwards.
-fn store4(m: u32, col: u32, v: vec4<f32>) {
-    if (OUT_NCHW == 0u) {
-        output[m * p.f4 + col] = Elem4(v);
-        return;
-    }
-    let hw = p.out_h * p.out_w;
-    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
-    output[e / 4u][e % 4u] = Elem(v.x);
-    output[(e + hw) / 4u][(e + hw) % 4u] = Elem(v.y);
-    output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u] = Elem(v.z);
-    output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u] = Elem(v.w);
-}
-
-// What `store4` wrote.
-fn load4(m: u32, col: u32) -> vec4<f32> {
-    if (OUT_NCHW == 0u) {
-        return vec4<f32>(output[m * p.f4 + col]);
-    }
-    let hw = p.out_h * p.out_w;
-    let e = ((m / hw) * p.f4 * 4u + col * 4u) * hw + m % hw;
-    return vec4<f32>(f32(output[e / 4u][e % 4u]), f32(output[(e + hw) / 4u][(e + hw) % 4u]),
-        f32(output[(e + 2u * hw) / 4u][(e + 2u * hw) % 4u]), f32(output[(e + 3u * hw) / 4u][(e + 3u * hw) % 4u]));
-}
+// store4 / load4 (kernels/store.rs): the write step for the variant's output layout.
+STORE_FUNCTIONS
 
 var<workgroup> a_tile: array<array<vec4<f32>, 8>, 32>; // [pixel][k vec4]
 var<workgroup> b_tile: array<array<vec4<f32>, 8>, 32>; // [k][filter vec4]
@@ -68,7 +41,7 @@ fn gather(m: u32, k4: u32, k4_total: u32, g: u32) -> vec4<f32> {
         return vec4<f32>(0.0);
     }
     let img = (oyn / p.out_h) * p.in_h;
-    return vec4<f32>(input[((img + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + g * p.cin4 + c4]);
+    return LD4(input, ((img + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + g * p.cin4 + c4);
 }
 
 @compute @workgroup_size(8, 8)
@@ -98,7 +71,7 @@ fn main(
             let c = ct * TN4 + e % TN4;
             var b = vec4<f32>(0.0);
             if (k < k4_total * 4u && c < p.fg4) {
-                b = vec4<f32>(weights[k * p.f4 + g * p.fg4 + c]);
+                b = LD4(weights, k * p.f4 + g * p.fg4 + c);
             }
             b_tile[e / TN4][e % TN4] = b;
         }
@@ -119,7 +92,7 @@ fn main(
         return;
     }
     let col = g * p.fg4 + cu;
-    let b = select(vec4<f32>(0.0), vec4<f32>(bias[col]), p.has_bias != 0u);
+    let b = select(vec4<f32>(0.0), LD4(bias, col), p.has_bias != 0u);
     for (var r = 0u; r < 4u; r++) {
         let m = row0 + lid3.y * 4u + r;
         if (m < p.m) {

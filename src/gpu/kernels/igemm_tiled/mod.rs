@@ -41,12 +41,9 @@ impl Program for IgemmTiled {
         vec![Variant::of(&[0]), Variant::of(&[1])]
     }
 
-    fn body(&self, _variant: &Variant) -> String {
-        include_str!("igemm_tiled.wgsl").to_string()
-    }
-
-    fn constants(&self, variant: &Variant) -> Vec<(&'static str, f64)> {
-        vec![("OUT_NCHW", variant.get(0) as f64)]
+    fn body(&self, variant: &Variant) -> String {
+        let store = crate::gpu::kernels::store::store_functions(variant.get(0) != 0, "p.f4", "p.f4 * 4u");
+        include_str!("igemm_tiled.wgsl").replace("STORE_FUNCTIONS", &store)
     }
 
     fn binding_shape(&self) -> BindingShape {

@@ -16,8 +16,8 @@ const SPARSEMAX: u32 = 102u;
 const GLU: u32 = 103u;
 
 @group(0) @binding(0) var<uniform> q: LastAxisParams;
-@group(0) @binding(1) var<storage, read> src: array<Elem>;
-@group(0) @binding(2) var<storage, read_write> dst: array<Elem>;
+@group(0) @binding(1) var<storage, read> src: array<ElemR>;
+@group(0) @binding(2) var<storage, read_write> dst: array<ElemW>;
 
 // The activation id.
 fn kind() -> u32 {
@@ -25,12 +25,12 @@ fn kind() -> u32 {
 }
 
 fn load(i: u32) -> f32 {
-    return f32(src[i]);
+    return LD(src, i);
 }
 
 // Writes `v` rounded to the compute dtype the program was compiled for.
 fn store(i: u32, v: f32) {
-    dst[i] = Elem(round_to(v));
+    ST(dst, i, round_to(v));
 }
 
 @compute @workgroup_size(WORKGROUP)

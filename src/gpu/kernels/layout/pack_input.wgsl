@@ -10,7 +10,7 @@ const WORKGROUP: u32 = 64u;
 override MODE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> q: PackParams;
-@group(0) @binding(1) var<storage, read> src: array<Elem>;
+@group(0) @binding(1) var<storage, read> src: array<ElemR>;
 @group(0) @binding(2) var<storage, read_write> dst: array<Elem4>;
 
 // The input channel packed channel `j` holds, or `in_c` (none) for padding.
@@ -33,7 +33,7 @@ fn channel(pixel: u32, j: u32) -> f32 {
     if (c >= q.in_c) {
         return 0.0;
     }
-    return f32(src[pixel * q.in_c + c]);
+    return LD(src, pixel * q.in_c + c);
 }
 
 @compute @workgroup_size(WORKGROUP)
@@ -48,5 +48,5 @@ fn main(
     }
     let pixel = idx / q.c4;
     let j = (idx % q.c4) * 4u;
-    dst[idx] = Elem4(vec4<f32>(channel(pixel, j), channel(pixel, j + 1u), channel(pixel, j + 2u), channel(pixel, j + 3u)));
+    ST4(dst, idx, vec4<f32>(channel(pixel, j), channel(pixel, j + 1u), channel(pixel, j + 2u), channel(pixel, j + 3u)));
 }

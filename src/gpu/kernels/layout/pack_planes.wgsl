@@ -32,7 +32,7 @@ fn plane4(pixel: u32, j: u32) -> vec4<f32> {
     if (c >= q.in_c) {
         return vec4<f32>(0.0);
     }
-    return vec4<f32>(src[((pixel / q.hw * q.in_c + c) * q.hw + pixel % q.hw) / 4u]);
+    return LD4(src, ((pixel / q.hw * q.in_c + c) * q.hw + pixel % q.hw) / 4u);
 }
 
 @compute @workgroup_size(WORKGROUP)
@@ -51,8 +51,8 @@ fn main(
     let v1 = plane4(p0, j + 1u);
     let v2 = plane4(p0, j + 2u);
     let v3 = plane4(p0, j + 3u);
-    dst[p0 * q.c4 + j / 4u] = Elem4(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
-    dst[(p0 + 1u) * q.c4 + j / 4u] = Elem4(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
-    dst[(p0 + 2u) * q.c4 + j / 4u] = Elem4(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
-    dst[(p0 + 3u) * q.c4 + j / 4u] = Elem4(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
+    ST4(dst, p0 * q.c4 + j / 4u, vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+    ST4(dst, (p0 + 1u) * q.c4 + j / 4u, vec4<f32>(v0.y, v1.y, v2.y, v3.y));
+    ST4(dst, (p0 + 2u) * q.c4 + j / 4u, vec4<f32>(v0.z, v1.z, v2.z, v3.z));
+    ST4(dst, (p0 + 3u) * q.c4 + j / 4u, vec4<f32>(v0.w, v1.w, v2.w, v3.w));
 }

@@ -10,7 +10,7 @@ const WORKGROUP: u32 = 256u; // PLANES_WORKGROUP in mod.rs
 override MODE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> q: PackParams;
-@group(0) @binding(1) var<storage, read> src: array<Elem>;
+@group(0) @binding(1) var<storage, read> src: array<ElemR>;
 @group(0) @binding(2) var<storage, read_write> dst: array<Elem4>;
 
 // The input channels packed channels `j..j+4` hold, `in_c` (none) for padding.
@@ -65,10 +65,10 @@ fn main(
         var v = vec4<f32>(0.0);
         for (var i = 0u; i < 4u; i++) {
             if (c[i] < q.in_c) {
-                v[i] = f32(src[base + c[i] * q.hw]);
+                v[i] = LD(src, base + c[i] * q.hw);
             }
         }
-        dst[(p0 + k) * q.c4 + j / 4u] = Elem4(v);
+        ST4(dst, (p0 + k) * q.c4 + j / 4u, v);
         at += 1u;
         if (at == q.hw) {
             at = 0u;

@@ -9,8 +9,8 @@ const WORKGROUP: u32 = 64u;
 override NCHW: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> q: UnpackParams;
-@group(0) @binding(1) var<storage, read> src: array<Elem>;
-@group(0) @binding(2) var<storage, read_write> dst: array<Elem>;
+@group(0) @binding(1) var<storage, read> src: array<ElemR>;
+@group(0) @binding(2) var<storage, read_write> dst: array<ElemW>;
 
 @compute @workgroup_size(WORKGROUP)
 fn main(
@@ -33,5 +33,5 @@ fn main(
         pixel = idx / q.filters;
         f = idx % q.filters;
     }
-    dst[idx] = src[pixel * q.fp + (f / q.f_g) * q.fgp + f % q.f_g];
+    ST(dst, idx, LD(src, pixel * q.fp + (f / q.f_g) * q.fgp + f % q.f_g));
 }

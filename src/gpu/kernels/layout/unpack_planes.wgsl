@@ -23,13 +23,13 @@ fn main(
     let p0 = (idx / f4) * 4u;
     let f0 = (idx % f4) * 4u;
     let at = ((f0 / q.f_g) * q.fgp + f0 % q.f_g) / 4u;
-    let v0 = vec4<f32>(src[p0 * q.fp / 4u + at]);
-    let v1 = vec4<f32>(src[(p0 + 1u) * q.fp / 4u + at]);
-    let v2 = vec4<f32>(src[(p0 + 2u) * q.fp / 4u + at]);
-    let v3 = vec4<f32>(src[(p0 + 3u) * q.fp / 4u + at]);
+    let v0 = LD4(src, p0 * q.fp / 4u + at);
+    let v1 = LD4(src, (p0 + 1u) * q.fp / 4u + at);
+    let v2 = LD4(src, (p0 + 2u) * q.fp / 4u + at);
+    let v3 = LD4(src, (p0 + 3u) * q.fp / 4u + at);
     let base = (p0 / q.hw * q.filters + f0) * q.hw + p0 % q.hw;
-    dst[base / 4u] = Elem4(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
-    if (f0 + 1u < q.filters) { dst[(base + q.hw) / 4u] = Elem4(vec4<f32>(v0.y, v1.y, v2.y, v3.y)); }
-    if (f0 + 2u < q.filters) { dst[(base + 2u * q.hw) / 4u] = Elem4(vec4<f32>(v0.z, v1.z, v2.z, v3.z)); }
-    if (f0 + 3u < q.filters) { dst[(base + 3u * q.hw) / 4u] = Elem4(vec4<f32>(v0.w, v1.w, v2.w, v3.w)); }
+    ST4(dst, base / 4u, vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+    if (f0 + 1u < q.filters) { ST4(dst, (base + q.hw) / 4u, vec4<f32>(v0.y, v1.y, v2.y, v3.y)); }
+    if (f0 + 2u < q.filters) { ST4(dst, (base + 2u * q.hw) / 4u, vec4<f32>(v0.z, v1.z, v2.z, v3.z)); }
+    if (f0 + 3u < q.filters) { ST4(dst, (base + 3u * q.hw) / 4u, vec4<f32>(v0.w, v1.w, v2.w, v3.w)); }
 }

@@ -12,8 +12,8 @@ struct MergeParams {
 const WORKGROUP: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> q: MergeParams;
-@group(0) @binding(1) var<storage, read> src: array<Elem>;
-@group(0) @binding(2) var<storage, read_write> dst: array<Elem>;
+@group(0) @binding(1) var<storage, read> src: array<ElemR>;
+@group(0) @binding(2) var<storage, read_write> dst: array<ElemW>;
 
 fn layer_channel(c: u32) -> u32 {
     return (c / q.per_group) * q.group_stride + q.offset + c % q.per_group;
@@ -32,13 +32,13 @@ fn main(
     if (q.plane == 0u) {
         // channels_last: i = pixel · slice_filters + c.
         let pixel = i / q.slice_filters;
-        dst[pixel * q.filters + layer_channel(i % q.slice_filters)] = src[i];
+        ST(dst, pixel * q.filters + layer_channel(i % q.slice_filters), LD(src, i));
     } else {
         // channels_first: i = (image · slice_filters + c) · plane + position.
         let position = i % q.plane;
         let row = i / q.plane;
         let image = row / q.slice_filters;
         let c = layer_channel(row % q.slice_filters);
-        dst[(image * q.filters + c) * q.plane + position] = src[i];
+        ST(dst, (image * q.filters + c) * q.plane + position, LD(src, i));
     }
 }

@@ -41,15 +41,26 @@ impl Program for RoundValues {
     }
 
     fn body(&self, variant: &Variant) -> String {
-        let (src, dst) = match variant.get(0) {
-            1 => ("f32", "Elem"),
-            2 => ("Elem", "f32"),
-            _ => ("Elem", "Elem"),
+        let (src_f32, dst_f32) = match variant.get(0) {
+            1 => (true, false),
+            2 => (false, true),
+            _ => (false, false),
         };
+        let (src, load) = if src_f32 {
+            ("f32", "src[i]")
+        } else {
+            ("ElemR", "LD(src, i)")
+        };
+        let (dst, store) = if dst_f32 {
+            ("f32", "dst[i] = ")
+        } else {
+            ("ElemW", "ST(dst, i, ")
+        };
+        let close = if dst_f32 { "" } else { ")" };
         include_str!("round_values.wgsl")
             .replace("array<SRC>", &format!("array<{src}>"))
             .replace("array<DST>", &format!("array<{dst}>"))
-            .replace("DST(", &format!("{dst}("))
+            .replace("STORE(round_to(LOAD));", &format!("{store}round_to({load}){close};"))
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -65,8 +76,8 @@ impl Program for RoundValues {
 /// half type, 2 from the half type to f32) keyed by the half type where there is one.
 pub fn key(from: ElementType, to: ElementType, dtype: FloatType) -> ProgramKey {
     let (direction, element) = match (from, to) {
-        (ElementType::F32, ElementType::F16) => (1, to),
-        (ElementType::F16, ElementType::F32) => (2, from),
+        (ElementType::F32, ElementType::F16 | ElementType::BF16) => (1, to),
+        (ElementType::F16 | ElementType::BF16, ElementType::F32) => (2, from),
         _ => (0, to),
     };
     (&ROUND_VALUES as &dyn Program)

@@ -1,6 +1,7 @@
 // Casts a resident tensor to a layer's storage type and rounds it to the layer's compute dtype
 // (Keras casts a layer's input to it), into a new buffer: the input is never written. The source
-// and destination types (`SRC`, `DST`: `Elem` or f32) are chosen when the source is generated.
+// and destination types (`SRC`, `DST`: f32 or the storage type) and their accesses (`LOAD`, `STORE`)
+// are chosen when the source is generated.
 // Prepended with the shared WGSL (see program/wgsl.rs).
 
 // Kept in sync with `RoundUniform` in src/gpu/kernels/round_values/mod.rs.
@@ -22,6 +23,6 @@ fn main(
 ) {
     let i = folded_index(wg, groups, lid, WORKGROUP);
     if (i < q.len) {
-        dst[i] = DST(round_to(f32(src[i])));
+        STORE(round_to(LOAD));
     }
 }
