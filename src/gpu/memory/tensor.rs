@@ -61,7 +61,7 @@ impl GpuTensor {
 
     /// Uploads `tensor` for layers computing in `dtype`: rounded to it on the host (as Keras casts
     /// a layer's input) and stored as such a layer's plan stores it (f16 for float16 where the
-    /// device has `SHADER_F16`), so those layers read it with no conversion pass.
+    /// device has `SHADER_F16`, bf16 for bfloat16), so those layers read it with no conversion pass.
     ///
     /// # Errors
     /// As [`GpuTensor::upload`].
@@ -74,8 +74,9 @@ impl GpuTensor {
         Ok(t)
     }
 
-    /// Uploads `tensor` to `ctx` stored as `element`: [`ElementType::F16`] (values rounded to
-    /// float16) halves the upload and the memory for a chain of float16 layers.
+    /// Uploads `tensor` to `ctx` stored as `element`: [`ElementType::F16`] or
+    /// [`ElementType::BF16`] (values rounded to nearest even) halves the upload and the memory
+    /// for a chain of half-precision layers.
     ///
     /// # Errors
     /// As [`GpuTensor::upload`]; [`Error::Unsupported`] for f16 on a device without `SHADER_F16`.

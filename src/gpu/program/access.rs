@@ -161,16 +161,7 @@ mod tests {
         };
         // Ties at 0x3f80_8000 and 0x3f81_8000 go to the even neighbour, one down and one up.
         let ties = [f32::from_bits(0x3f80_8000), f32::from_bits(0x3f81_8000)];
-        for v in [
-            1.0f32,
-            ties[0],
-            ties[1],
-            -3.0e38,
-            3.4e38,
-            f32::INFINITY,
-            1e-40,
-            -0.0,
-        ] {
+        for v in [1.0f32, ties[0], ties[1], -3.0e38, 3.4e38, f32::INFINITY, 1e-40, -0.0] {
             assert_eq!(bits(v) as u16, half::bf16::from_f32(v).to_bits(), "{v}");
         }
         assert!(half::bf16::from_bits(bits(f32::NAN) as u16).is_nan());
