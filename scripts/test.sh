@@ -26,6 +26,13 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && ls /usr/share/vulkan/icd.d/lvp_icd*.json >/d
 fi
 export LP_NUM_THREADS="${LP_NUM_THREADS:-$(nproc)}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+# Tests plan by the registry's rules unless they ask for tuning: an empty, private tuning and
+# pipeline cache, so choices measured elsewhere on this machine (a bench run) never change them.
+if [ -z "${WGPU_CONV2D_CACHE_DIR:-}" ]; then
+  WGPU_CONV2D_CACHE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wgpu-conv2d-test-cache.XXXXXX")
+  export WGPU_CONV2D_CACHE_DIR
+  trap 'rm -rf "$WGPU_CONV2D_CACHE_DIR"' EXIT
+fi
 command -v vulkaninfo >/dev/null && { vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverName" || true; }
 
 # Everything, on Vulkan (lavapipe) where it exists.

@@ -6,14 +6,18 @@
 //!
 //! `--family` forces a kernel family (the default picks by adapter), to compare them on one machine.
 //! `--network bench/networks/resnet50_last.json` runs a network's Conv2D layers instead.
+//! `--tuning off|cached|measure` sets the context's tuning (each row then says the kernel it ran
+//! and the ms tuning took); `--compile-times` prints the first call's time with a cold and with
+//! a warm persistent pipeline cache, in two child processes.
 
+mod compile;
 mod network;
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, GpuTensor, KernelFamily, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, GpuTensor, KernelFamily, Tensor, Tuning};
 
 struct Shape {
     name: String,
@@ -191,6 +195,15 @@ struct Cli {
     /// mixed_bfloat16, bfloat16), side by side.
     #[arg(long, value_delimiter = ',', default_value = "float32")]
     dtype: Vec<String>,
+    /// Tuning: off (the registry's rules), cached (stored choices), measure (tune what is missing).
+    #[arg(long, default_value = "cached")]
+    tuning: String,
+    /// Print the first call's compile time with a cold and a warm pipeline cache (two processes).
+    #[arg(long)]
+    compile_times: bool,
+    /// Time only the first call of each shape (used by --compile-times).
+    #[arg(long, hide = true)]
+    first_only: bool,
 }
 
 fn main() -> Result<()> {
@@ -212,9 +225,17 @@ fn main() -> Result<()> {
         FamilyArg::Tiles => KernelFamily::WorkgroupTiles,
         FamilyArg::Direct => KernelFamily::Direct,
     };
+    if cli.compile_times {
+        compile::run(&shapes_path, only.as_deref().unwrap_or(&[]))?;
+        return Ok(());
+    }
+    let Some(tuning) = Tuning::parse(&cli.tuning) else {
+        bail!("--tuning must be off, cached or measure; received {:?}", cli.tuning);
+    };
     let device = match device_name.as_str() {
         "gpu" => Device::Gpu(GpuContext::new(&GpuOptions {
             kernel_family: family,
+            tuning,
             ..GpuOptions::default()
         })?),
         "cpu" => Device::cpu(),
@@ -229,9 +250,12 @@ fn main() -> Result<()> {
         return Ok(());
     }
     println!("device: {}", device.describe());
+    if let Device::Gpu(ctx) = &device {
+        println!("tuning: {:?}", ctx.tuning());
+    }
     println!(
-        "{:<14} {:<14} {:>7} {:>10} {:>10} {:>9} {:>10} {:>9}  kernel",
-        "shape", "dtype", "GFLOP", "median ms", "min ms", "GFLOP/s", "first ms", "MB/call"
+        "{:<14} {:<14} {:>7} {:>10} {:>10} {:>9} {:>10} {:>9} {:>9}  kernel",
+        "shape", "dtype", "GFLOP", "median ms", "min ms", "GFLOP/s", "first ms", "MB/call", "tune ms"
     );
     let mut results = Vec::new();
     for s in shapes(&shapes_path)? {
@@ -243,14 +267,25 @@ fn main() -> Result<()> {
             let shape = [s.n, s.h, s.w, s.cin];
             let input = Tensor::new(shape, random(shape.iter().product(), 3))?;
             let flops = layer.geometry(&shape)?.flops();
+            let tuned = |d: &Device| match d {
+                Device::Gpu(ctx) => ctx.stats().tuning_micros,
+                Device::Cpu => 0,
+            };
+            let tuning_before = tuned(&device);
+            // Planning tunes the shape's class first where --tuning measure finds it new.
             let kernel = layer.describe_plan(&device, &shape)?;
+            let algorithm = layer.plan_on(&device, &shape)?.map_or("cpu", |p| p.algorithm.0);
+            let tuning_ms = (tuned(&device) - tuning_before) as f64 / 1e3;
             let (first_ms, (median, min)) = measure(&device, &layer, &input, |gpu, call| {
+                if cli.first_only {
+                    return Ok((f64::NAN, f64::NAN));
+                }
                 time(if gpu { runs } else { runs.min(3) }, call)
             })?;
             let bytes = tensor_bytes_per_call(&device, &layer, &input)?;
             let gflop = flops as f64 / 1e9;
             println!(
-                "{:<14} {:<14} {:>7.3} {:>10.3} {:>10.3} {:>9.2} {:>10.1} {:>9.2}  {kernel}",
+                "{:<14} {:<14} {:>7.3} {:>10.3} {:>10.3} {:>9.2} {:>10.1} {:>9.2} {:>9.0}  {kernel}",
                 s.name,
                 dtype,
                 gflop,
@@ -258,13 +293,14 @@ fn main() -> Result<()> {
                 min,
                 gflop / median * 1e3,
                 first_ms,
-                bytes as f64 / 1e6
+                bytes as f64 / 1e6,
+                tuning_ms
             );
             results.push(json!({
                 "shape": s.name, "dtype": dtype, "median_ms": median, "min_ms": min,
                 "gflops_median": gflop / median * 1e3, "gflops_min": gflop / min * 1e3,
-                "flops": flops, "kernel": kernel, "first_call_ms": first_ms,
-                "tensor_bytes_per_call": bytes,
+                "flops": flops, "kernel": kernel, "algorithm": algorithm, "first_call_ms": first_ms,
+                "tensor_bytes_per_call": bytes, "tuning_ms": tuning_ms,
             }));
         }
     }

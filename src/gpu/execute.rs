@@ -310,12 +310,16 @@ pub(crate) fn record(
         .ok_or_else(|| Error::Unsupported(format!("internal: no program named {}", key.program)))?;
     let shape = program.binding_shape();
     let layout = ctx.layouts.get(&ctx.device, &ctx.liveness, shape)?;
-    let pipeline = ctx
-        .pipelines
-        .get(&ctx.device, &ctx.liveness, &layout, key, || CompileInput {
+    let pipeline = ctx.pipelines.get(
+        (&ctx.device, ctx.pipeline_store.as_ref()),
+        &ctx.liveness,
+        &layout,
+        key,
+        || CompileInput {
             source: program.source_of(&key),
             constants: program.constants(&key.variant),
-        })?;
+        },
+    )?;
     let bind = binds.get(ctx, shape, &step.uniform, bindings)?;
     ctx.scoped("recording a compute pass", || {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {

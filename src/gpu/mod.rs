@@ -8,9 +8,11 @@ pub mod memory;
 pub mod plan;
 pub mod program;
 pub(crate) mod side_passes;
+pub mod tuning;
 
 pub use device::{
     AlgorithmFilter, DeviceCaps, DeviceLostHandler, ErrorHandler, Fault, GpuContext, GpuOptions, GpuStats, KernelFamily,
 };
 pub use memory::tensor::GpuTensor;
 pub use program::ElementType;
+pub use tuning::Tuning;

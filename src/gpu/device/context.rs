@@ -9,10 +9,12 @@ use crate::error::{Error, GpuSource, Result};
 use crate::gpu::device::caps::DeviceCaps;
 use crate::gpu::device::faults::{Fault, FaultSlot};
 use crate::gpu::device::options::{AlgorithmFilter, GpuOptions};
+use crate::gpu::device::pipeline_store::PipelineStore;
 use crate::gpu::device::scope::{self, Liveness};
 use crate::gpu::memory::pool::{self, BufferPool};
 use crate::gpu::program::cache::PipelineCache;
 use crate::gpu::program::layouts::Layouts;
+use crate::gpu::tuning::Tuner;
 
 /// Counters of what a context allocated for calls (weights excluded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,10 @@ pub struct GpuStats {
     pub bytes_uploaded: u64,
     /// Bytes read back to the host.
     pub bytes_read_back: u64,
+    /// Microseconds spent measuring algorithms ([`crate::Tuning::Measure`]), compiles included.
+    pub tuning_micros: u64,
+    /// Geometry classes measured by this context.
+    pub classes_tuned: u64,
 }
 
 static NEXT_CONTEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -48,6 +54,10 @@ pub struct GpuContext {
     pub(crate) timeout: Duration,
     pub(crate) liveness: Liveness,
     pub(crate) pipelines: PipelineCache,
+    /// wgpu's pipeline cache on disk, where the adapter has one.
+    pub(crate) pipeline_store: Option<PipelineStore>,
+    /// Which algorithm each geometry class runs, when measured.
+    pub(crate) tuner: Tuner,
     pub(crate) layouts: Layouts,
     /// A 16-byte buffer bound where a layer has no bias (zero-size bindings are invalid), and its id.
     pub(crate) dummy: (u64, wgpu::Buffer),
@@ -145,6 +155,11 @@ impl GpuContext {
                         wgpu::Features::SHADER_F16
                     } else {
                         wgpu::Features::empty()
+                    }
+                    | if options.persistent_pipeline_cache {
+                        wgpu::Features::PIPELINE_CACHE
+                    } else {
+                        wgpu::Features::empty()
                     }),
             required_limits: limits,
             ..Default::default()
@@ -224,6 +239,12 @@ impl GpuContext {
             && info.subgroup_max_size == 8;
         let software = info.device_type == wgpu::DeviceType::Cpu;
         let gl = info.backend == wgpu::Backend::Gl;
+        let dir = crate::gpu::tuning::store::cache_dir(options.cache_dir.as_deref());
+        let pipeline_store = options
+            .persistent_pipeline_cache
+            .then(|| PipelineStore::open(&device, &info, dir.clone()))
+            .flatten();
+        let tuner = Tuner::new(options.tuning, options.tuning_budget, dir, &info);
         Arc::new(Self {
             id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
             caps: DeviceCaps {
@@ -240,6 +261,8 @@ impl GpuContext {
             timeout: options.timeout,
             liveness,
             pipelines: PipelineCache::default(),
+            pipeline_store,
+            tuner,
             layouts: Layouts::default(),
             dummy: (pool::next_id(), dummy),
             pool: Arc::new(BufferPool::new(options.pool_bytes)),
@@ -311,7 +334,24 @@ impl GpuContext {
             tensor_bytes_acquired: self.pool.acquired_bytes.load(Ordering::Relaxed),
             bytes_uploaded: self.pool.uploaded_bytes.load(Ordering::Relaxed),
             bytes_read_back: self.pool.read_bytes.load(Ordering::Relaxed),
+            tuning_micros: self.tuner.tuning_micros.load(Ordering::Relaxed),
+            classes_tuned: self.tuner.classes_measured.load(Ordering::Relaxed),
         }
+    }
+
+    /// The tuning mode in force (the option, or `WGPU_CONV2D_TUNING`).
+    pub fn tuning(&self) -> crate::Tuning {
+        self.tuner.mode
+    }
+
+    /// The algorithm chosen per geometry class so far (loaded from the cache or measured).
+    pub fn tuning_choices(&self) -> std::collections::BTreeMap<String, crate::gpu::tuning::Choice> {
+        self.tuner.choices()
+    }
+
+    /// True when compiled pipelines persist through wgpu's pipeline cache on this adapter.
+    pub fn has_persistent_pipeline_cache(&self) -> bool {
+        self.pipeline_store.is_some()
     }
 
     /// Frees the idle buffers kept for reuse (layers' cached bind groups go with their layers).

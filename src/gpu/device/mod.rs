@@ -5,6 +5,7 @@ pub mod caps;
 pub mod context;
 pub mod faults;
 pub mod options;
+pub(crate) mod pipeline_store;
 pub(crate) mod scope;
 
 pub use caps::DeviceCaps;

@@ -1,9 +1,11 @@
 //! How a context picks its adapter, how long it waits, how much it pools, and which kernels it may use.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::gpu::program::AlgorithmId;
+use crate::gpu::tuning::Tuning;
 
 /// How to pick an adapter and how long to wait for the GPU.
 #[derive(Debug, Clone)]
@@ -29,6 +31,17 @@ pub struct GpuOptions {
     /// Request `SHADER_F16` where the adapter has it, so float16 layers store f16 tensors (half the
     /// memory and bandwidth). Off: they run f32 kernels on float16-rounded values (same numbers).
     pub shader_f16: bool,
+    /// Whether algorithms are measured ([`Tuning`]); `WGPU_CONV2D_TUNING` overrides it.
+    pub tuning: Tuning,
+    /// The most time one geometry class's measurement may take (compiles included; at least the
+    /// rules' algorithm is always measured).
+    pub tuning_budget: Duration,
+    /// Where the tuning choices and the pipeline cache persist; `None`: `WGPU_CONV2D_CACHE_DIR`,
+    /// else the platform's cache directory (see [`crate::gpu::tuning::store::cache_dir`]).
+    pub cache_dir: Option<PathBuf>,
+    /// Keep wgpu's pipeline cache on disk where the adapter has `PIPELINE_CACHE` (Vulkan), so a
+    /// later process compiles less.
+    pub persistent_pipeline_cache: bool,
     /// For [`crate::GpuContext::from_device`]: your uncaptured-error handler. wgpu keeps one per
     /// device, and the context installs its own (it counts and logs what escapes its error
     /// scopes), which then calls this one with every error.
@@ -87,6 +100,10 @@ impl Default for GpuOptions {
             kernel_family: KernelFamily::Auto,
             algorithms: None,
             shader_f16: true,
+            tuning: Tuning::Cached,
+            tuning_budget: Duration::from_secs(20),
+            cache_dir: None,
+            persistent_pipeline_cache: true,
             uncaptured_error_handler: None,
             device_lost_callback: None,
         }

@@ -3,6 +3,8 @@
 //! element type in, plan out. A plan carries each chunk's programs, uniform bytes and dispatch,
 //! so the executor records passes without calling back here.
 
+use std::sync::Arc;
+
 use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::device::{AlgorithmFilter, DeviceCaps, GpuContext};
@@ -114,12 +116,18 @@ pub fn element_for(caps: &DeviceCaps, round: FloatType) -> ElementType {
     }
 }
 
-/// The plan of a call on `g` on `ctx`, stored in [`element_for`] the epilogue's rounding.
+/// The plan of a call on `g` on `ctx`, stored in [`element_for`] the epilogue's rounding: the
+/// algorithm tuning chose for the geometry's class where it has (see [`crate::gpu::tuning`]),
+/// else the registry's rules.
 ///
 /// # Errors
 /// As [`plan`].
-pub fn for_context(ctx: &GpuContext, g: &Conv2dGeometry, epilogue: Epilogue) -> Result<Plan> {
+pub fn for_context(ctx: &Arc<GpuContext>, g: &Conv2dGeometry, epilogue: Epilogue) -> Result<Plan> {
     let element = element_for(ctx.caps(), epilogue.round);
+    if let Some(algorithm) = crate::gpu::tuning::tuned_algorithm(ctx, g, element, &epilogue)? {
+        let (packing, _) = kernels::run_geometry(algorithm, g);
+        return plan_with(algorithm, g, packing, ctx.caps(), element, epilogue);
+    }
     plan(g, ctx.caps(), ctx.filter(), element, epilogue)
 }
 

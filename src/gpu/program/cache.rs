@@ -1,10 +1,12 @@
-//! Compiled pipelines, one per [`ProgramKey`], compiled on first use inside an error scope. The
-//! cache is handed the device and the layouts; it knows nothing else of the context.
+//! Compiled pipelines, one per [`ProgramKey`], compiled on first use inside an error scope,
+//! through the persistent pipeline cache where the context has one (saved after each compile).
+//! The cache is handed the device and the layouts; it knows nothing else of the context.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
+use crate::gpu::device::pipeline_store::PipelineStore;
 use crate::gpu::device::scope::{scoped, Liveness};
 use crate::gpu::program::layouts::Layout;
 use crate::gpu::program::ProgramKey;
@@ -27,7 +29,7 @@ impl PipelineCache {
     /// [`Error::ShaderCompile`] naming the program; [`Error::PoisonedLock`]; the scope's errors.
     pub(crate) fn get(
         &self,
-        device: &wgpu::Device,
+        (device, disk): (&wgpu::Device, Option<&PipelineStore>),
         liveness: &Liveness,
         layout: &Layout,
         key: ProgramKey,
@@ -53,7 +55,7 @@ impl PipelineCache {
                     constants: &constants,
                     zero_initialize_workgroup_memory: true,
                 },
-                cache: None,
+                cache: disk.map(|d| &d.cache),
             })
         })
         .map_err(|e| match e {
@@ -63,6 +65,10 @@ impl PipelineCache {
             },
             other => other,
         })?;
+        if let Some(disk) = disk {
+            disk.mark_dirty();
+            disk.save();
+        }
         // Two threads may have compiled the same variant: everyone keeps the first one.
         Ok(self
             .pipelines
@@ -102,7 +108,7 @@ mod tests {
         };
         let err = ctx
             .pipelines
-            .get(&ctx.device, &ctx.liveness, &layout, key, || CompileInput {
+            .get((&ctx.device, None), &ctx.liveness, &layout, key, || CompileInput {
                 source: "@compute @workgroup_size(1) fn main() { let x: u32 = undefined_name; }".into(),
                 constants: Vec::new(),
             })
