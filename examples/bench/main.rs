@@ -195,6 +195,9 @@ struct Cli {
     /// mixed_bfloat16, bfloat16), side by side.
     #[arg(long, value_delimiter = ',', default_value = "float32")]
     dtype: Vec<String>,
+    /// Only these registry algorithms (comma-separated ids; the direct kernel runs the rest).
+    #[arg(long, value_delimiter = ',')]
+    algorithms: Option<Vec<String>>,
     /// Tuning: off (the registry's rules), cached (stored choices), measure (tune what is missing).
     #[arg(long, default_value = "cached")]
     tuning: String,
@@ -236,6 +239,13 @@ fn main() -> Result<()> {
         "gpu" => Device::Gpu(GpuContext::new(&GpuOptions {
             kernel_family: family,
             tuning,
+            algorithms: cli.algorithms.as_ref().map(|names| {
+                names
+                    .iter()
+                    .filter_map(|n| wgpu_conv2d::gpu::kernels::registry().iter().find(|a| a.name() == n))
+                    .map(|a| a.id())
+                    .collect()
+            }),
             ..GpuOptions::default()
         })?),
         "cpu" => Device::cpu(),

@@ -25,6 +25,7 @@ pub mod merge_filters;
 pub mod params;
 pub mod round_values;
 pub(crate) mod store;
+pub mod winograd;
 
 pub use epilogue::{activation_id, Epilogue};
 
@@ -43,13 +44,18 @@ pub enum Family {
 }
 
 /// The layout in which the kernel (and bias) are resident for a plan: Keras's own, or packed with
-/// the layer for the vec4 kernels ([`layout::Packing`]), whose passes then run around the conv.
+/// the layer for the vec4 kernels ([`layout::Packing`]), whose passes then run around the conv;
+/// either one Winograd-transformed for [`winograd`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WeightPrep {
     /// Keras's HWIO kernel and its bias as they are.
     Hwio,
     /// Packed to match a packed layer.
     Packed(layout::Packing),
+    /// The HWIO kernel Winograd-transformed ([`winograd::filter_transform`]).
+    Winograd,
+    /// Packed, then Winograd-transformed.
+    PackedWinograd(layout::Packing),
 }
 
 impl WeightPrep {
@@ -58,22 +64,27 @@ impl WeightPrep {
         match self {
             Self::Hwio => Cow::Borrowed(kernel),
             Self::Packed(p) => Cow::Owned(p.kernel(kernel, shape, groups)),
+            Self::Winograd => Cow::Owned(winograd::filter_transform(kernel, shape)),
+            Self::PackedWinograd(p) => Cow::Owned(winograd::filter_transform(
+                &p.kernel(kernel, shape, groups),
+                p.kernel_shape(shape, groups),
+            )),
         }
     }
 
     /// The bias in this layout.
     pub fn bias(self, bias: &[f32], groups: usize) -> Cow<'_, [f32]> {
         match self {
-            Self::Hwio => Cow::Borrowed(bias),
-            Self::Packed(p) => Cow::Owned(p.bias(bias, groups)),
+            Self::Hwio | Self::Winograd => Cow::Borrowed(bias),
+            Self::Packed(p) | Self::PackedWinograd(p) => Cow::Owned(p.bias(bias, groups)),
         }
     }
 
     /// The packing, when the layer is packed.
     pub fn packing(self) -> Option<layout::Packing> {
         match self {
-            Self::Hwio => None,
-            Self::Packed(p) => Some(p),
+            Self::Hwio | Self::Winograd => None,
+            Self::Packed(p) | Self::PackedWinograd(p) => Some(p),
         }
     }
 
@@ -82,6 +93,7 @@ impl WeightPrep {
         match self {
             Self::Hwio => "wgpu-conv2d kernel",
             Self::Packed(_) => "wgpu-conv2d kernel (packed)",
+            Self::Winograd | Self::PackedWinograd(_) => "wgpu-conv2d kernel (Winograd)",
         }
     }
 }
@@ -262,6 +274,11 @@ pub trait Algorithm: Program {
         false
     }
 
+    /// True when it reads its weights Winograd-transformed ([`WeightPrep::Winograd`]).
+    fn winograd_weights(&self) -> bool {
+        false
+    }
+
     /// True when its write step can write a channels_first output ([`Epilogue::channels_first_output`]);
     /// its variants then carry the output layout, so the write step is chosen when it compiles.
     fn writes_channels_first(&self) -> bool {
@@ -309,6 +326,7 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
         &igemm_subgroup::NARROW,
         &igemm_tiled::TILED,
         &igemm_subgroup::WIDE,
+        &winograd::WINOGRAD_F2,
         &direct::DIRECT,
     ];
     REGISTRY

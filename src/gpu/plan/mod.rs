@@ -192,7 +192,12 @@ pub fn plan_with(
         algorithm: algorithm.id(),
         variant,
         element,
-        weight_prep: packing.map_or(WeightPrep::Hwio, WeightPrep::Packed),
+        weight_prep: match (packing, algorithm.winograd_weights()) {
+            (None, false) => WeightPrep::Hwio,
+            (Some(p), false) => WeightPrep::Packed(p),
+            (None, true) => WeightPrep::Winograd,
+            (Some(p), true) => WeightPrep::PackedWinograd(p),
+        },
         conv_geometry: cg,
         output_shape: epilogue.activation.output_shape(g.output_shape()),
         chunks,

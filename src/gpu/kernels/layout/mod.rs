@@ -107,6 +107,14 @@ impl Packing {
         }
     }
 
+    /// The shape [`Packing::kernel`] returns for a kernel of `shape` with `groups`.
+    pub fn kernel_shape(self, [kh, kw, _, _]: [usize; 4], groups: usize) -> [usize; 4] {
+        match self {
+            Self::Depthwise { channels, .. } => [kh, kw, 1, channels],
+            Self::Grouped { cin_g, f_g } => [kh, kw, cin_g, f_g * groups],
+        }
+    }
+
     /// The bias of `filters` packed to match (padding filters get 0).
     pub fn bias(self, bias: &[f32], groups: usize) -> Vec<f32> {
         match self {
