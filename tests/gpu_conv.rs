@@ -631,7 +631,7 @@ fn workgroup_tiled_path_matches_the_oracle() {
     })
     .unwrap();
     ctx.set_nan_fill_outputs(true);
-    assert!(ctx.caps().holds_workgroup(8, 8, igemm_tiled::WORKGROUP_BYTES));
+    assert!(igemm_tiled::TILED.fits(ctx.caps()));
     let kernels = kernel_sweep_on(ctx, 0x7A1, 16, |rng, round| {
         let mut p = Problem::random(rng, 1);
         let groups = [1usize, 2, 1, 3][round % 4];
@@ -660,7 +660,7 @@ fn workgroup_tiled_path_matches_the_oracle() {
 /// samples join it with no edit here.
 #[test]
 fn every_registry_algorithm_matches_the_oracle_on_its_samples() {
-    use wgpu_conv2d::gpu::kernels::{registry, Family};
+    use wgpu_conv2d::gpu::kernels::registry;
     use wgpu_conv2d::gpu::ElementType;
     let Some(shared) = common::gpu::gpu() else { return };
     let mut rng = TestRng(0x5EED);
@@ -684,7 +684,7 @@ fn every_registry_algorithm_matches_the_oracle_on_its_samples() {
                 if !algorithm.supports(&g, ctx.caps(), *element) {
                     // Only the subgroup GEMMs may decline here, on an adapter without 8-lane subgroups.
                     assert!(
-                        algorithm.family() == Family::SubgroupBroadcast && !shared.caps().subgroup8,
+                        wgpu_conv2d::gpu::kernels::declines_for_the_device(*algorithm, shared.caps()),
                         "{} declines its sample {sample:?} on {:?}",
                         algorithm.name(),
                         ctx.adapter_info().name

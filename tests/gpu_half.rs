@@ -6,7 +6,7 @@
 mod common;
 
 use common::TestRng;
-use wgpu_conv2d::gpu::kernels::{registry, Family};
+use wgpu_conv2d::gpu::kernels::registry;
 use wgpu_conv2d::gpu::ElementType;
 use wgpu_conv2d::{Conv2d, Conv2dConfig, DataFormat, Device, FloatType, GpuOptions, GpuTensor, Padding, Tensor};
 
@@ -97,7 +97,10 @@ fn every_registry_algorithm_matches_the_oracle_in_float16_and_bfloat16() {
                     continue; // float32 only (Winograd)
                 }
                 if !algorithm.supports(&g, ctx.caps(), element) {
-                    assert!(algorithm.family() == Family::SubgroupBroadcast && !shared.caps().subgroup8);
+                    assert!(wgpu_conv2d::gpu::kernels::declines_for_the_device(
+                        *algorithm,
+                        shared.caps()
+                    ));
                     continue;
                 }
                 let activation = ["softmax", "gelu"][i];

@@ -138,6 +138,8 @@ fn samples_cover_every_variant() {
     let caps = DeviceCaps {
         subgroup8: true,
         software: true,
+        // WebGPU's default workgroup memory (downlevel's is 16352), so every tile is offered.
+        max_workgroup_storage: 16384,
         ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
     };
     for algorithm in kernels::registry() {

@@ -180,12 +180,17 @@ impl GpuContext {
     }
 
     /// The limits the kernels need: WebGPU's downlevel defaults, raised to the adapter's buffer
-    /// and dispatch sizes so that large tensors split less.
+    /// and dispatch sizes so that large tensors split less, and to its workgroup memory and
+    /// sizes so that the larger GEMM tiles are offered where the adapter holds them.
     pub fn needed_limits(available: &wgpu::Limits) -> wgpu::Limits {
         wgpu::Limits {
             max_storage_buffer_binding_size: available.max_storage_buffer_binding_size,
             max_buffer_size: available.max_buffer_size,
             max_compute_workgroups_per_dimension: available.max_compute_workgroups_per_dimension,
+            max_compute_workgroup_storage_size: available.max_compute_workgroup_storage_size,
+            max_compute_invocations_per_workgroup: available.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_size_x: available.max_compute_workgroup_size_x,
+            max_compute_workgroup_size_y: available.max_compute_workgroup_size_y,
             ..wgpu::Limits::downlevel_defaults()
         }
     }

@@ -307,6 +307,15 @@ pub trait Algorithm: Program {
     fn samples(&self) -> Vec<Sample>;
 }
 
+/// True when `algorithm` may decline its own samples on a device with `caps` for the device's
+/// sake: a subgroup GEMM without 8-lane subgroups, a tile whose workgroup the limits do not hold.
+pub fn declines_for_the_device(algorithm: &dyn Algorithm, caps: &DeviceCaps) -> bool {
+    let tile_too_big = std::iter::once(&igemm_tiled::TILED)
+        .chain(&igemm_tiled::TUNING_VARIANTS)
+        .any(|t| t.id == algorithm.id() && !t.fits(caps));
+    (algorithm.family() == Family::SubgroupBroadcast && !caps.subgroup8) || tile_too_big
+}
+
 /// The geometry `algorithm` runs for a layer of geometry `g`: `g` packed for the vec4 kernels when
 /// it must be ([`layout::Packing`]), or `g` itself for an algorithm that reads any layout.
 pub fn run_geometry(algorithm: &dyn Algorithm, g: &Conv2dGeometry) -> (Option<layout::Packing>, Conv2dGeometry) {
@@ -317,7 +326,9 @@ pub fn run_geometry(algorithm: &dyn Algorithm, g: &Conv2dGeometry) -> (Option<la
 }
 
 /// The algorithms in priority order: the planner runs the first that the context's filter admits
-/// and that supports the geometry. The direct kernel, last, supports everything.
+/// and that supports the geometry. The direct kernel, last, supports everything. The entries
+/// after the wide GEMM are never the rules' choice for a layer the wide or the 32x32 tiled GEMM
+/// takes: they are there for the tuner (and for explicit `GpuOptions::algorithms`).
 pub fn registry() -> &'static [&'static dyn Algorithm] {
     static REGISTRY: &[&dyn Algorithm] = &[
         &depthwise::TILED,
@@ -327,6 +338,14 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
         &igemm_tiled::TILED,
         &igemm_subgroup::WIDE,
         &winograd::WINOGRAD_F2,
+        &igemm_tiled::TUNING_VARIANTS[0],
+        &igemm_tiled::TUNING_VARIANTS[1],
+        &igemm_tiled::TUNING_VARIANTS[2],
+        &igemm_tiled::TUNING_VARIANTS[3],
+        &igemm_tiled::TUNING_VARIANTS[4],
+        &igemm_tiled::TUNING_VARIANTS[5],
+        &igemm_tiled::TUNING_VARIANTS[6],
+        &igemm_tiled::TUNING_VARIANTS[7],
         &direct::DIRECT,
     ];
     REGISTRY

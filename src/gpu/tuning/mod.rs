@@ -124,9 +124,29 @@ impl Tuner {
     }
 }
 
-/// The algorithms tuning may time for `g` on `ctx`: those the options admit (every family under
-/// `Auto`: the rules' family split is what tuning checks) that support the geometry they would
-/// run, in `element`, in the variant they would choose.
+/// True when `a` can run `g` on `ctx` in `element`: it has the element type, supports the
+/// geometry it would run, and plans (the variant it would choose exists for the element).
+fn runs(
+    ctx: &GpuContext,
+    a: &'static dyn Algorithm,
+    g: &Conv2dGeometry,
+    element: ElementType,
+    epilogue: &Epilogue,
+) -> bool {
+    let (packing, run) = kernels::run_geometry(a, g);
+    a.elements().contains(&element)
+        && a.supports(&run, ctx.caps(), element)
+        && plan::plan_with(a, g, packing, ctx.caps(), element, *epilogue).is_ok()
+}
+
+/// True when the options restrict the algorithms (an explicit list or a family other than `Auto`).
+fn restricted(ctx: &GpuContext) -> bool {
+    ctx.filter().only.is_some() || ctx.filter().family != KernelFamily::Auto
+}
+
+/// The algorithms tuning may time for `g` on `ctx`: those the options admit that can run it.
+/// Under `Auto` every family is a candidate (the rules' family split is what tuning checks), the
+/// family the rules admit on this adapter first, so a spent budget cuts the unlikely ones.
 fn candidates(
     ctx: &GpuContext,
     g: &Conv2dGeometry,
@@ -134,20 +154,14 @@ fn candidates(
     epilogue: &Epilogue,
 ) -> Vec<&'static dyn Algorithm> {
     let filter = ctx.filter();
-    kernels::registry()
+    let mut found: Vec<_> = kernels::registry()
         .iter()
         .copied()
-        .filter(|a| {
-            let admitted = filter.only.is_some() || filter.family != KernelFamily::Auto;
-            !admitted || plan::select::admits(filter, *a, ctx.caps())
-        })
-        .filter(|a| {
-            let (packing, run) = kernels::run_geometry(*a, g);
-            a.elements().contains(&element)
-                && a.supports(&run, ctx.caps(), element)
-                && plan::plan_with(*a, g, packing, ctx.caps(), element, *epilogue).is_ok()
-        })
-        .collect()
+        .filter(|a| !restricted(ctx) || plan::select::admits(filter, *a, ctx.caps()))
+        .filter(|a| runs(ctx, *a, g, element, epilogue))
+        .collect();
+    found.sort_by_key(|a| !plan::select::admits(filter, *a, ctx.caps()));
+    found
 }
 
 /// The algorithm tuning picks for `g`, or `None` for the rules: the stored choice where it still
@@ -166,10 +180,13 @@ pub(crate) fn tuned_algorithm(
         return Ok(None);
     }
     let class = GeometryClass::of(g, element);
+    // A stored choice applies where that algorithm can run this geometry and the options admit it.
     let usable = |name: &str| {
-        candidates(ctx, g, element, epilogue)
-            .into_iter()
-            .find(|a| a.name() == name)
+        kernels::registry().iter().copied().find(|a| {
+            a.name() == name
+                && (!restricted(ctx) || plan::select::admits(ctx.filter(), *a, ctx.caps()))
+                && runs(ctx, *a, g, element, epilogue)
+        })
     };
     if let Some(choice) = tuner.known(&class) {
         return Ok(usable(&choice.algorithm));

@@ -1,7 +1,8 @@
-//! The implicit GEMM with workgroup-memory tiles (`igemm_tiled.wgsl`), the structure that is fast
-//! on hardware GPUs: an 8x8 workgroup owns 32 pixels × 32 filters and stages the gathered input
-//! and weight tiles of each K step of 32 in 8 KiB of workgroup memory. Same layout as the
-//! subgroup GEMMs.
+//! The implicit GEMM with workgroup-memory tiles, the structure that is fast on hardware GPUs, in
+//! a family of tile configurations (`tiles.rs`): the rules run the 32x32 / 4x4 one everywhere
+//! (`igemm_tiled`); the larger ones (up to 128x128 blocks, 8x8 per invocation, K steps of 8 to
+//! 32, double-buffered) are registry entries of their own, offered where the device's limits
+//! hold their workgroup, for the tuner to measure. Same layout as the subgroup GEMMs.
 
 use crate::conv::{Chunk, Conv2dGeometry};
 use crate::error::Result;
@@ -11,26 +12,67 @@ use crate::gpu::kernels::params::IgemmUniform;
 use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout};
 use crate::gpu::program::{BindingShape, ElementType, Variant};
 
-/// The registry id.
+pub mod tiles;
+
+pub use tiles::TileConfig;
+
+/// The rules' tiled GEMM's registry id.
 pub const ID: AlgorithmId = AlgorithmId("igemm_tiled");
 
-/// Workgroup memory of `igemm_tiled.wgsl`: two 32 × 8 vec4 tiles.
-pub const WORKGROUP_BYTES: u32 = 2 * 32 * 8 * 16;
+/// The workgroup-tiled GEMM with one tile configuration.
+pub struct IgemmTiled {
+    /// Its registry id.
+    pub id: AlgorithmId,
+    /// Its tiles.
+    pub config: TileConfig,
+}
 
-/// The workgroup-tiled GEMM.
-pub struct IgemmTiled;
+const fn tiled(name: &'static str, [bm, bn, rm, rn, bk]: [u32; 5], double_buffer: bool) -> IgemmTiled {
+    IgemmTiled {
+        id: AlgorithmId(name),
+        config: TileConfig {
+            bm,
+            bn,
+            rm,
+            rn,
+            bk,
+            double_buffer,
+        },
+    }
+}
 
-/// The registry's instance.
-pub static TILED: IgemmTiled = IgemmTiled;
+/// The rules' configuration: 32 px × 32 f, 4x4 per invocation, K step 32 (TF.js / ORT Conv2dMM).
+pub static TILED: IgemmTiled = tiled(ID.0, [32, 32, 4, 4, 32], false);
 
-/// Column tiles (32 filters each) per group.
-fn col_tiles(g: &Conv2dGeometry) -> u64 {
-    ((g.filters_per_group() / 4) as u64).div_ceil(8)
+/// The configurations offered to the tuner (each checked against the device's workgroup limits).
+pub static TUNING_VARIANTS: [IgemmTiled; 8] = [
+    tiled("igemm_tiled_64x64_4x4_k16", [64, 64, 4, 4, 16], false),
+    tiled("igemm_tiled_64x64_8x8_k16", [64, 64, 8, 8, 16], false),
+    tiled("igemm_tiled_64x64_8x8_k8_db", [64, 64, 8, 8, 8], true),
+    tiled("igemm_tiled_128x64_8x8_k8", [128, 64, 8, 8, 8], false),
+    tiled("igemm_tiled_64x128_8x8_k16", [64, 128, 8, 8, 16], false),
+    tiled("igemm_tiled_128x128_8x8_k8", [128, 128, 8, 8, 8], false),
+    // 16 KiB of workgroup memory: WebGPU's default limit exactly, more than lavapipe's 16352.
+    tiled("igemm_tiled_128x128_8x8_k16", [128, 128, 8, 8, 16], false),
+    tiled("igemm_tiled_32x32_4x4_k32_db", [32, 32, 4, 4, 32], true),
+];
+
+impl IgemmTiled {
+    /// Column tiles per group.
+    fn col_tiles(&self, g: &Conv2dGeometry) -> u64 {
+        ((g.filters_per_group() / 4) as u64).div_ceil(self.config.bn as u64 / 4)
+    }
+
+    /// True when `caps` hold this configuration's workgroup (invocations, sizes, memory).
+    pub fn fits(&self, caps: &DeviceCaps) -> bool {
+        let [x, y] = self.config.workgroup();
+        caps.holds_workgroup(x, y, self.config.workgroup_bytes())
+    }
 }
 
 impl Program for IgemmTiled {
     fn name(&self) -> &'static str {
-        ID.0
+        self.id.0
     }
 
     fn variant_params(&self) -> &'static [&'static str] {
@@ -42,8 +84,7 @@ impl Program for IgemmTiled {
     }
 
     fn body(&self, variant: &Variant) -> String {
-        let store = crate::gpu::kernels::store::store_functions(variant.get(0) != 0, "p.f4", "p.f4 * 4u");
-        include_str!("igemm_tiled.wgsl").replace("STORE_FUNCTIONS", &store)
+        tiles::body(&self.config, variant.get(0) != 0)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -64,10 +105,10 @@ impl Algorithm for IgemmTiled {
         Family::WorkgroupTiles
     }
 
-    /// Any vec4 layout: a group of fewer than 32 filters leaves part of the tile's columns idle,
+    /// Any vec4 layout: a group of fewer filters than a tile leaves part of its columns idle,
     /// which still beats the direct kernel's one output per lane and scalar loads.
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, _element: ElementType) -> bool {
-        caps.holds_workgroup(8, 8, WORKGROUP_BYTES) && vec4_layout(g)
+        self.fits(caps) && vec4_layout(g)
     }
 
     fn variant_for(&self, _g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
@@ -75,15 +116,21 @@ impl Algorithm for IgemmTiled {
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {
-        gemm_tiles(g, chunk, 32, col_tiles(g))
+        gemm_tiles(g, chunk, self.config.bm as u64, self.col_tiles(g))
     }
 
     fn uniform(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk, epilogue: &Epilogue) -> Result<Vec<u8>> {
-        gemm_uniform(g, chunk, epilogue, col_tiles(g), self.workgroups(g, variant, chunk))
+        gemm_uniform(
+            g,
+            chunk,
+            epilogue,
+            self.col_tiles(g),
+            self.workgroups(g, variant, chunk),
+        )
     }
 
     fn describe(&self, _variant: &Variant) -> String {
-        "implicit GEMM (workgroup tiles), tile 32 px x 32 f".to_string()
+        format!("implicit GEMM (workgroup tiles), {}", self.config.describe())
     }
 
     fn samples(&self) -> Vec<Sample> {
