@@ -8,10 +8,12 @@
 //! `--network bench/networks/resnet50_last.json` runs a network's Conv2D layers instead.
 //! `--tuning off|cached|measure` sets the context's tuning (each row then says the kernel it ran
 //! and the ms tuning took); `--compile-times` prints the first call's time with a cold and with
-//! a warm persistent pipeline cache, in two child processes.
+//! a warm persistent pipeline cache, in two child processes; `--table a.json,b.json` prints
+//! result files side by side.
 
 mod compile;
 mod network;
+mod table;
 
 use std::time::{Duration, Instant};
 
@@ -204,6 +206,9 @@ struct Cli {
     /// Print the first call's compile time with a cold and a warm pipeline cache (two processes).
     #[arg(long)]
     compile_times: bool,
+    /// Print these result files side by side as a Markdown table, and run nothing.
+    #[arg(long, value_delimiter = ',')]
+    table: Option<Vec<String>>,
     /// Time only the first call of each shape (used by --compile-times).
     #[arg(long, hide = true)]
     first_only: bool,
@@ -228,6 +233,9 @@ fn main() -> Result<()> {
         FamilyArg::Tiles => KernelFamily::WorkgroupTiles,
         FamilyArg::Direct => KernelFamily::Direct,
     };
+    if let Some(files) = &cli.table {
+        return table::print(files);
+    }
     if cli.compile_times {
         compile::run(&shapes_path, only.as_deref().unwrap_or(&[]))?;
         return Ok(());

@@ -22,6 +22,9 @@ pub struct DeviceCaps {
     pub software: bool,
     /// The device has `SHADER_F16`: half-precision layers store f16 tensors.
     pub shader_f16: bool,
+    /// The adapter's largest subgroup (0: unknown): workgroup-tiled kernels are offered only with
+    /// a whole number of subgroups per workgroup.
+    pub subgroup_size: u32,
 }
 
 impl DeviceCaps {
@@ -41,6 +44,7 @@ impl DeviceCaps {
             subgroup8,
             software,
             shader_f16: false,
+            subgroup_size: 0,
         }
     }
 

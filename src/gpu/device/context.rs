@@ -254,6 +254,7 @@ impl GpuContext {
             id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
             caps: DeviceCaps {
                 shader_f16: device.features().contains(wgpu::Features::SHADER_F16),
+                subgroup_size: info.subgroup_max_size,
                 ..DeviceCaps::of(&device.limits(), subgroup8, software)
             },
             filter: AlgorithmFilter {

@@ -63,10 +63,12 @@ impl IgemmTiled {
         ((g.filters_per_group() / 4) as u64).div_ceil(self.config.bn as u64 / 4)
     }
 
-    /// True when `caps` hold this configuration's workgroup (invocations, sizes, memory).
+    /// True when `caps` hold this configuration's workgroup (invocations, sizes, memory) and it
+    /// is a whole number of the adapter's subgroups.
     pub fn fits(&self, caps: &DeviceCaps) -> bool {
         let [x, y] = self.config.workgroup();
-        caps.holds_workgroup(x, y, self.config.workgroup_bytes())
+        let whole_subgroups = caps.subgroup_size == 0 || (x * y).is_multiple_of(caps.subgroup_size);
+        caps.holds_workgroup(x, y, self.config.workgroup_bytes()) && whole_subgroups
     }
 }
 
