@@ -160,7 +160,8 @@ impl GpuContext {
                         wgpu::Features::PIPELINE_CACHE
                     } else {
                         wgpu::Features::empty()
-                    }),
+                    }
+                    | crate::gpu::tuning::timer::FEATURES),
             required_limits: limits,
             ..Default::default()
         }))

@@ -1,7 +1,8 @@
 //! Timing the candidates of one geometry on the device: the same random input and weights for
 //! all, the rules' algorithm first (its output is the reference the others must match), each
-//! compiled and checked on a first call, then timed over a few calls of submit + wait
-//! (synchronised wall clock), the median kept; the time budget stops further candidates.
+//! compiled and checked on a first call, then timed over a few calls, the median kept: GPU
+//! timestamps around each call where the device has them (`timer.rs`), else submit + wait on a
+//! wall clock; the time budget stops further candidates.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use crate::gpu::memory::weights::GpuWeights;
 use crate::gpu::plan;
 use crate::gpu::program::ElementType;
 use crate::gpu::tuning::pick::{self, Measurement};
+use crate::gpu::tuning::timer::GpuTimer;
 use crate::gpu::tuning::Choice;
 use crate::gpu::GpuTensor;
 use crate::keras::dtype::FloatType;
@@ -106,6 +108,7 @@ fn time_one(
         (plan.weight_prep, element),
     )?;
     let run = || execute::run_resident(ctx, g, &plan, ops.input.buffer.bound(), &weights);
+    let timer = GpuTimer::new(ctx);
     let first = GpuTensor {
         ctx: ctx.clone(),
         buffer: TensorBuffer::Pooled(run()?),
@@ -117,10 +120,16 @@ fn time_one(
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let start = Instant::now();
-        let out = run()?;
-        ctx.wait_idle()?;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-        drop(out);
+        let gpu_ms = match &timer {
+            Some(t) => t.time(ctx, run)?.1,
+            None => {
+                let out = run()?;
+                ctx.wait_idle()?;
+                drop(out);
+                None
+            }
+        };
+        times.push(gpu_ms.unwrap_or_else(|| start.elapsed().as_secs_f64() * 1e3));
         if Instant::now() >= deadline {
             break;
         }

@@ -7,6 +7,7 @@ pub mod class;
 mod measure;
 pub mod pick;
 pub mod store;
+pub(crate) mod timer;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
