@@ -9,11 +9,20 @@ fn required() -> bool {
     std::env::var_os("WGPU_CONV2D_REQUIRE_GPU").is_some() || std::env::var_os("CI").is_some()
 }
 
+/// Options planning by the registry's rules: tests that assert which kernel runs must not see
+/// choices a bench stored in the user's tuning cache.
+pub fn rules() -> GpuOptions {
+    GpuOptions {
+        tuning: wgpu_conv2d::Tuning::Off,
+        ..GpuOptions::default()
+    }
+}
+
 /// The shared context, or None (after saying so) where no adapter exists outside CI.
 pub fn gpu() -> Option<Arc<GpuContext>> {
     static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     CONTEXT
-        .get_or_init(|| match GpuContext::new(&GpuOptions::default()) {
+        .get_or_init(|| match GpuContext::new(&rules()) {
             Ok(ctx) => {
                 ctx.set_nan_fill_outputs(true);
                 let l = ctx.caps();
@@ -38,7 +47,7 @@ pub fn tiny_gpu() -> Option<Arc<GpuContext>> {
     limits.max_compute_workgroups_per_dimension = 8;
     let ctx = GpuContext::new(&GpuOptions {
         limits: Some(limits),
-        ..GpuOptions::default()
+        ..rules()
     })
     .expect("tiny-limits device");
     ctx.set_nan_fill_outputs(true);

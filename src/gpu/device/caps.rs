@@ -22,8 +22,8 @@ pub struct DeviceCaps {
     pub software: bool,
     /// The device has `SHADER_F16`: half-precision layers store f16 tensors.
     pub shader_f16: bool,
-    /// The adapter's largest subgroup (0: unknown): workgroup-tiled kernels are offered only with
-    /// a whole number of subgroups per workgroup.
+    /// The adapter's subgroup size where it is fixed (0: unknown or a range): workgroup-tiled
+    /// kernels are offered only with a whole number of subgroups per workgroup.
     pub subgroup_size: u32,
 }
 

@@ -255,7 +255,12 @@ impl GpuContext {
             id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
             caps: DeviceCaps {
                 shader_f16: device.features().contains(wgpu::Features::SHADER_F16),
-                subgroup_size: info.subgroup_max_size,
+                // Only an exact size is a rule for workgroups (GL reports a 4..128 range).
+                subgroup_size: if info.subgroup_min_size == info.subgroup_max_size {
+                    info.subgroup_max_size
+                } else {
+                    0
+                },
                 ..DeviceCaps::of(&device.limits(), subgroup8, software)
             },
             filter: AlgorithmFilter {
