@@ -98,8 +98,8 @@ impl GpuWeights {
             return Ok(());
         }
         let prepared = prep.kernel(kernel, self.shape, self.groups);
-        let bytes = self
-            .element
+        let bytes = prep
+            .kernel_element(self.element)
             .bytes_of(prepared.len())
             .ok_or(Error::SizeOverflow("kernel bytes"))?;
         let limit = ctx.caps.max_tensor_bytes();
@@ -110,7 +110,7 @@ impl GpuWeights {
         }
         let kernel = (
             pool::next_id(),
-            buffers::upload(ctx, prep.label(), self.element, &prepared)?,
+            buffers::upload(ctx, prep.label(), prep.kernel_element(self.element), &prepared)?,
         );
         let bias = bias
             .map(|b| {

@@ -29,7 +29,8 @@ pub fn body(j: u32, t: u32) -> String {
     w.lines(
         "@group(0) @binding(0) var<uniform> p: IgemmParams;
         @group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
+        // U stays f32 whatever the storage type (WeightPrep::kernel_element).
+        @group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
         @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
         ",
@@ -130,9 +131,7 @@ pub fn body(j: u32, t: u32) -> String {
         w.line(format!("let ur{q} = ({q}u * cin_g + 4u * c4) * p.f4;"));
         for tt in 0..t {
             for k in 0..4 {
-                w.line(format!(
-                    "let u{q}_{tt}_{k} = LD4(weights, ur{q} + {k}u * p.f4 + col{tt});"
-                ));
+                w.line(format!("let u{q}_{tt}_{k} = weights[ur{q} + {k}u * p.f4 + col{tt}];"));
             }
         }
     }
