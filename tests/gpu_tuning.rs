@@ -106,11 +106,18 @@ fn corrupt_and_foreign_cache_files_are_ignored() {
     let l = layer(8, 8, &mut rng);
     let x = Tensor::new([1, 9, 9, 8], (0..648).map(|_| rng.sym()).collect()).unwrap();
     l.forward_on(&Device::Gpu(ctx.clone()), &x).unwrap();
+    let pipelines = ctx.has_persistent_pipeline_cache();
     drop(ctx);
     let files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(
         files.iter().any(|f| f.to_string_lossy().contains("tuning-")),
         "no tuning file in {files:?}"
+    );
+    // Where the adapter has PIPELINE_CACHE (lavapipe does), the pipeline blob was saved too.
+    assert_eq!(
+        files.iter().any(|f| f.to_string_lossy().contains("pipelines-")),
+        pipelines,
+        "{files:?}"
     );
     for (i, f) in files.iter().enumerate() {
         let spoiled: &[u8] = if i % 2 == 0 { b"\x00garbage" } else { b"{\"format\": 1" };

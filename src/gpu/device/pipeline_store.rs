@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::gpu::tuning::store;
 
@@ -17,7 +19,13 @@ pub(crate) struct PipelineStore {
     path: PathBuf,
     /// Set when a pipeline was compiled since the last save.
     dirty: AtomicBool,
+    /// When the file was last written: compiles save at most every [`SAVE_EVERY`], the context's
+    /// drop saves the rest.
+    saved: Mutex<Option<Instant>>,
 }
+
+/// The least time between two saves while pipelines compile (each save writes the whole blob).
+const SAVE_EVERY: Duration = Duration::from_secs(2);
 
 fn digest(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -89,12 +97,22 @@ impl PipelineStore {
             cache,
             path,
             dirty: AtomicBool::new(false),
+            saved: Mutex::new(None),
         })
     }
 
-    /// Notes that a pipeline was compiled through the cache.
-    pub(crate) fn mark_dirty(&self) {
+    /// Notes that a pipeline was compiled through the cache, and saves when the last save is
+    /// older than [`SAVE_EVERY`].
+    pub(crate) fn compiled(&self) {
         self.dirty.store(true, Ordering::Relaxed);
+        let due = self
+            .saved
+            .lock()
+            .map(|s| s.is_none_or(|at| at.elapsed() >= SAVE_EVERY))
+            .unwrap_or(true);
+        if due {
+            self.save();
+        }
     }
 
     /// Writes the cache's data when pipelines were compiled since the last save (logged, never
@@ -103,12 +121,22 @@ impl PipelineStore {
         if !self.dirty.swap(false, Ordering::Relaxed) {
             return;
         }
+        if let Ok(mut saved) = self.saved.lock() {
+            *saved = Some(Instant::now());
+        }
         let Some(data) = self.cache.get_data() else {
             return;
         };
         if let Err(e) = store::write_atomically(&self.path, &frame(&data)) {
             log::warn!("could not write the pipeline cache {}: {e}", self.path.display());
         }
+    }
+}
+
+impl Drop for PipelineStore {
+    /// What compiled since the last save reaches the file when the context goes.
+    fn drop(&mut self) {
+        self.save();
     }
 }
 

@@ -1,5 +1,6 @@
 //! Compiled pipelines, one per [`ProgramKey`], compiled on first use inside an error scope,
-//! through the persistent pipeline cache where the context has one (saved after each compile).
+//! through the persistent pipeline cache where the context has one (saved at most every 2 s while
+//! compiling, and when the context goes).
 //! The cache is handed the device and the layouts; it knows nothing else of the context.
 
 use std::collections::HashMap;
@@ -66,8 +67,7 @@ impl PipelineCache {
             other => other,
         })?;
         if let Some(disk) = disk {
-            disk.mark_dirty();
-            disk.save();
+            disk.compiled();
         }
         // Two threads may have compiled the same variant: everyone keeps the first one.
         Ok(self
