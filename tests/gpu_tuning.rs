@@ -170,3 +170,32 @@ fn keras_goldens_hold_with_tuning_on() {
     assert_eq!(ctx.uncaptured_errors(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Threads meeting the same new class at once measure it once, and all get the oracle's numbers.
+#[test]
+fn concurrent_first_calls_measure_a_class_once() {
+    if common::gpu::gpu().is_none() {
+        return;
+    }
+    if std::env::var_os("WGPU_CONV2D_TUNING").is_some() {
+        return;
+    }
+    let dir = temp_dir("threads");
+    let ctx = context(Tuning::Measure, &dir);
+    let mut rng = TestRng(0x7EAD);
+    let l = std::sync::Arc::new(layer(8, 12, &mut rng));
+    let x = std::sync::Arc::new(Tensor::new([1, 12, 12, 8], (0..1152).map(|_| rng.sym()).collect()).unwrap());
+    let want = l.forward(&x).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (ctx, l, x) = (ctx.clone(), l.clone(), x.clone());
+            std::thread::spawn(move || l.forward_on(&Device::Gpu(ctx), &x).unwrap())
+        })
+        .collect();
+    for t in threads {
+        let got = t.join().unwrap();
+        assert!(common::relative_error(&got, &want) <= 1e-5);
+    }
+    assert_eq!(ctx.stats().classes_tuned, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -78,6 +78,9 @@ pub(crate) struct Tuner {
     choices: Mutex<BTreeMap<String, Choice>>,
     /// Classes whose measurement failed in this process: not retried.
     failed: Mutex<HashSet<String>>,
+    /// Held while a class is measured: one measurement at a time, so concurrent calls neither
+    /// time each other's work nor measure the same class twice.
+    measuring: Mutex<()>,
     pub(crate) tuning_micros: AtomicU64,
     pub(crate) classes_measured: AtomicU64,
 }
@@ -98,6 +101,7 @@ impl Tuner {
             file,
             choices: Mutex::new(choices),
             failed: Mutex::new(HashSet::new()),
+            measuring: Mutex::new(()),
             tuning_micros: AtomicU64::new(0),
             classes_measured: AtomicU64::new(0),
         }
@@ -194,6 +198,14 @@ pub(crate) fn tuned_algorithm(
     }
     if tuner.mode != Tuning::Measure || tuner.failed.lock().is_ok_and(|f| f.contains(&class.0)) {
         return Ok(None);
+    }
+    let _one_at_a_time = tuner
+        .measuring
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Another thread may have measured this class while this one waited.
+    if let Some(choice) = tuner.known(&class) {
+        return Ok(usable(&choice.algorithm));
     }
     let rules = plan::plan(g, ctx.caps(), ctx.filter(), element, *epilogue)?.algorithm;
     let Some(rules) = kernels::algorithm(rules) else {
