@@ -10,6 +10,7 @@ use crate::gpu::device::caps::DeviceCaps;
 use crate::gpu::device::faults::{Fault, FaultSlot};
 use crate::gpu::device::options::{AlgorithmFilter, GpuOptions};
 use crate::gpu::device::pipeline_store::PipelineStore;
+use crate::gpu::device::request;
 use crate::gpu::device::scope::{self, Liveness};
 use crate::gpu::memory::pool::{self, BufferPool};
 use crate::gpu::program::cache::PipelineCache;
@@ -147,21 +148,7 @@ impl GpuContext {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-conv2d"),
-            // The optional features the kernels use: subgroups (the software-adapter GEMM) and
-            // SHADER_F16 (f16 storage for float16 layers), unless the options turn it off.
-            required_features: adapter.features()
-                & (wgpu::Features::SUBGROUP
-                    | if options.shader_f16 {
-                        wgpu::Features::SHADER_F16
-                    } else {
-                        wgpu::Features::empty()
-                    }
-                    | if options.persistent_pipeline_cache {
-                        wgpu::Features::PIPELINE_CACHE
-                    } else {
-                        wgpu::Features::empty()
-                    }
-                    | crate::gpu::tuning::timer::FEATURES),
+            required_features: request::wanted_features(adapter.features(), options),
             required_limits: limits,
             ..Default::default()
         }))
@@ -180,20 +167,9 @@ impl GpuContext {
         Ok(Self::wrap(device, queue, info, options))
     }
 
-    /// The limits the kernels need: WebGPU's downlevel defaults, raised to the adapter's buffer
-    /// and dispatch sizes so that large tensors split less, and to its workgroup memory and
-    /// sizes so that the larger GEMM tiles are offered where the adapter holds them.
+    /// The limits the kernels need (see [`request::needed_limits`]).
     pub fn needed_limits(available: &wgpu::Limits) -> wgpu::Limits {
-        wgpu::Limits {
-            max_storage_buffer_binding_size: available.max_storage_buffer_binding_size,
-            max_buffer_size: available.max_buffer_size,
-            max_compute_workgroups_per_dimension: available.max_compute_workgroups_per_dimension,
-            max_compute_workgroup_storage_size: available.max_compute_workgroup_storage_size,
-            max_compute_invocations_per_workgroup: available.max_compute_invocations_per_workgroup,
-            max_compute_workgroup_size_x: available.max_compute_workgroup_size_x,
-            max_compute_workgroup_size_y: available.max_compute_workgroup_size_y,
-            ..wgpu::Limits::downlevel_defaults()
-        }
+        request::needed_limits(available)
     }
 
     /// Wraps a device and queue the caller already has. The crate's steps run in error scopes;

@@ -6,6 +6,7 @@ pub mod context;
 pub mod faults;
 pub mod options;
 pub(crate) mod pipeline_store;
+pub mod request;
 pub(crate) mod scope;
 
 pub use caps::DeviceCaps;
