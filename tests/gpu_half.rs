@@ -28,6 +28,19 @@ fn ulps(got: &Tensor, want: &Tensor, dtype: FloatType) -> f64 {
     worst / scale.max(1e-30) / dtype.epsilon()
 }
 
+/// A 3x3 `same` layer's arguments, one group, stride and dilation 1.
+fn same_3x3(filters: u32, data_format: DataFormat) -> wgpu_conv2d::conv::ConvParams {
+    wgpu_conv2d::conv::ConvParams {
+        filters,
+        kernel_size: [3, 3],
+        strides: [1, 1],
+        dilation_rate: [1, 1],
+        padding: Padding::Same,
+        groups: 1,
+        data_format,
+    }
+}
+
 fn layer(
     params: &wgpu_conv2d::conv::ConvParams,
     cin: usize,
@@ -137,15 +150,7 @@ fn float16_tensors_take_half_the_bytes_and_chains_convert_between_policies() {
     assert_eq!(f16_in.element_type(), ElementType::F16);
     assert_eq!(f16_in.values_dtype(), FloatType::Float16);
     assert!(f16_in.buffer().size() * 2 <= f32_in.buffer().size() + 16);
-    let params = |filters| wgpu_conv2d::conv::ConvParams {
-        filters,
-        kernel_size: [3, 3],
-        strides: [1, 1],
-        dilation_rate: [1, 1],
-        padding: Padding::Same,
-        groups: 1,
-        data_format: DataFormat::ChannelsLast,
-    };
+    let params = |filters| same_3x3(filters, DataFormat::ChannelsLast);
     // float16 -> mixed_bfloat16 -> float32 -> mixed_float16: each layer casts its input as Keras does.
     let layers = [
         layer(&params(8), 8, "float16", "relu", &mut rng),
@@ -189,15 +194,7 @@ fn half_policies_halve_the_bytes_of_a_call() {
         return;
     }
     for format in [DataFormat::ChannelsLast, DataFormat::ChannelsFirst] {
-        let params = wgpu_conv2d::conv::ConvParams {
-            filters: 5,
-            kernel_size: [3, 3],
-            strides: [1, 1],
-            dilation_rate: [1, 1],
-            padding: Padding::Same,
-            groups: 1,
-            data_format: format,
-        };
+        let params = same_3x3(5, format);
         let shape = if format == DataFormat::ChannelsLast {
             [1, 20, 18, 8]
         } else {
@@ -249,15 +246,7 @@ fn float16_input_past_the_range_propagates_inf_as_the_reference_does() {
     // A context of its own: its traffic counters see this test's calls only.
     let ctx = wgpu_conv2d::GpuContext::new(&GpuOptions::default()).unwrap();
     let mut rng = TestRng(0x0F);
-    let params = wgpu_conv2d::conv::ConvParams {
-        filters: 4,
-        kernel_size: [3, 3],
-        strides: [1, 1],
-        dilation_rate: [1, 1],
-        padding: Padding::Same,
-        groups: 1,
-        data_format: DataFormat::ChannelsLast,
-    };
+    let params = same_3x3(4, DataFormat::ChannelsLast);
     let layer = layer(&params, 4, "mixed_float16", "relu", &mut rng);
     let mut values: Vec<f32> = (0..100).map(|_| rng.sym()).collect();
     values[37] = 70000.0; // finite in f32, inf in float16

@@ -27,18 +27,12 @@ pub(crate) struct PipelineStore {
 /// The least time between two saves while pipelines compile (each save writes the whole blob).
 const SAVE_EVERY: Duration = Duration::from_secs(2);
 
-fn digest(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// `data` framed for the file.
 fn frame(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 24);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(data.len() as u64).to_le_bytes());
-    out.extend_from_slice(&digest(data).to_le_bytes());
+    out.extend_from_slice(&store::fnv1a(data).to_le_bytes());
     out.extend_from_slice(data);
     out
 }
@@ -49,7 +43,7 @@ fn unframe(file: &[u8]) -> Option<&[u8]> {
     let len = u64::from_le_bytes(header[8..16].try_into().ok()?);
     let sum = u64::from_le_bytes(header[16..24].try_into().ok()?);
     let data = &file[24..];
-    (header[..8] == MAGIC[..] && data.len() as u64 == len && digest(data) == sum).then_some(data)
+    (header[..8] == MAGIC[..] && data.len() as u64 == len && store::fnv1a(data) == sum).then_some(data)
 }
 
 fn read_blob(path: &Path) -> Option<Vec<u8>> {

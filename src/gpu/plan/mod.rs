@@ -124,9 +124,8 @@ pub fn element_for(caps: &DeviceCaps, round: FloatType) -> ElementType {
 /// As [`plan`].
 pub fn for_context(ctx: &Arc<GpuContext>, g: &Conv2dGeometry, epilogue: Epilogue) -> Result<Plan> {
     let element = element_for(ctx.caps(), epilogue.round);
-    if let Some(algorithm) = crate::gpu::tuning::tuned_algorithm(ctx, g, element, &epilogue)? {
-        let (packing, _) = kernels::run_geometry(algorithm, g);
-        return plan_with(algorithm, g, packing, ctx.caps(), element, epilogue);
+    if let Some(tuned) = crate::gpu::tuning::tuned_plan(ctx, g, element, &epilogue)? {
+        return Ok(tuned);
     }
     plan(g, ctx.caps(), ctx.filter(), element, epilogue)
 }

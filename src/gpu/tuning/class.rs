@@ -25,8 +25,7 @@ fn log2_ceil(n: usize) -> u32 {
 impl GeometryClass {
     /// The class of `g` (the layer's own geometry) stored as `element`.
     pub fn of(g: &Conv2dGeometry, element: ElementType) -> Self {
-        let cin_g = g.in_c / g.groups.max(1);
-        let f_g = g.filters / g.groups.max(1);
+        let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
         let kind = if g.groups == 1 {
             "dense"
         } else if cin_g == 1 {

@@ -19,7 +19,7 @@ use crate::conv::Conv2dGeometry;
 use crate::error::Result;
 use crate::gpu::device::{GpuContext, KernelFamily};
 use crate::gpu::kernels::{self, Algorithm, Epilogue};
-use crate::gpu::plan;
+use crate::gpu::plan::{self, Plan};
 use crate::gpu::program::ElementType;
 
 pub use class::GeometryClass;
@@ -129,19 +129,20 @@ impl Tuner {
     }
 }
 
-/// True when `a` can run `g` on `ctx` in `element`: it has the element type, supports the
-/// geometry it would run, and plans (the variant it would choose exists for the element).
-fn runs(
+/// The plan of `a` for `g` on `ctx` in `element`, where it can run it: it has the element type,
+/// supports the geometry it would run, and plans (the variant it would choose exists).
+fn plan_of(
     ctx: &GpuContext,
     a: &'static dyn Algorithm,
     g: &Conv2dGeometry,
     element: ElementType,
     epilogue: &Epilogue,
-) -> bool {
+) -> Option<Plan> {
     let (packing, run) = kernels::run_geometry(a, g);
-    a.elements().contains(&element)
-        && a.supports(&run, ctx.caps(), element)
-        && plan::plan_with(a, g, packing, ctx.caps(), element, *epilogue).is_ok()
+    if !a.elements().contains(&element) || !a.supports(&run, ctx.caps(), element) {
+        return None;
+    }
+    plan::plan_with(a, g, packing, ctx.caps(), element, *epilogue).ok()
 }
 
 /// True when the options restrict the algorithms (an explicit list or a family other than `Auto`).
@@ -163,23 +164,23 @@ fn candidates(
         .iter()
         .copied()
         .filter(|a| !restricted(ctx) || plan::select::admits(filter, *a, ctx.caps()))
-        .filter(|a| runs(ctx, *a, g, element, epilogue))
+        .filter(|a| plan_of(ctx, *a, g, element, epilogue).is_some())
         .collect();
     found.sort_by_key(|a| !plan::select::admits(filter, *a, ctx.caps()));
     found
 }
 
-/// The algorithm tuning picks for `g`, or `None` for the rules: the stored choice where it still
-/// applies; under `Measure`, a new measurement of an unseen class.
+/// The plan of the algorithm tuning picks for `g`, or `None` for the rules: the stored choice
+/// where it still applies; under `Measure`, a new measurement of an unseen class.
 ///
 /// # Errors
 /// None of its own: a failed measurement is logged and leaves the rules in charge.
-pub(crate) fn tuned_algorithm(
+pub(crate) fn tuned_plan(
     ctx: &Arc<GpuContext>,
     g: &Conv2dGeometry,
     element: ElementType,
     epilogue: &Epilogue,
-) -> Result<Option<&'static dyn Algorithm>> {
+) -> Result<Option<Plan>> {
     let tuner = &ctx.tuner;
     if tuner.mode == Tuning::Off {
         return Ok(None);
@@ -187,11 +188,12 @@ pub(crate) fn tuned_algorithm(
     let class = GeometryClass::of(g, element);
     // A stored choice applies where that algorithm can run this geometry and the options admit it.
     let usable = |name: &str| {
-        kernels::registry().iter().copied().find(|a| {
-            a.name() == name
-                && (!restricted(ctx) || plan::select::admits(ctx.filter(), *a, ctx.caps()))
-                && runs(ctx, *a, g, element, epilogue)
-        })
+        kernels::registry()
+            .iter()
+            .copied()
+            .find(|a| a.name() == name)
+            .filter(|a| !restricted(ctx) || plan::select::admits(ctx.filter(), *a, ctx.caps()))
+            .and_then(|a| plan_of(ctx, a, g, element, epilogue))
     };
     if let Some(choice) = tuner.known(&class) {
         return Ok(usable(&choice.algorithm));

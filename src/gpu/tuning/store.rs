@@ -143,10 +143,14 @@ pub fn save_choices(path: &Path, adapter: &str, choices: &BTreeMap<String, Choic
 
 /// A short stable hex digest of `text` (FNV-1a), for file names.
 pub fn digest(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    format!("{:016x}", fnv1a(text.as_bytes()))
+}
+
+/// The 64-bit FNV-1a hash of `bytes`: cache file names and the pipeline blob's check.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
