@@ -14,6 +14,7 @@ use crate::gpu::program::{wgsl, BindingShape, ElementType, ProgramKey, Variant};
 use crate::keras::dtype::FloatType;
 
 pub mod depthwise;
+pub mod depthwise_planes;
 pub mod direct;
 pub(crate) mod epilogue;
 pub mod grouped;
@@ -23,6 +24,7 @@ pub mod last_axis;
 pub mod layout;
 pub mod merge_filters;
 pub mod params;
+pub mod pointwise_planes;
 pub mod round_values;
 pub(crate) mod store;
 pub mod winograd;
@@ -230,18 +232,22 @@ pub trait Program: Send + Sync {
     fn elements(&self) -> &'static [ElementType] {
         ElementType::ALL
     }
+
+    /// True when `variant` stores single values of an `array<Elem4>` (`STL`): by default, a
+    /// variant writing a channels_first output (`nchw` set), whose store scatters them.
+    fn stores_single_values(&self, variant: &Variant) -> bool {
+        self.variant_params()
+            .iter()
+            .position(|p| *p == "nchw")
+            .is_some_and(|at| variant.get(at) != 0)
+    }
 }
 
-/// True when `variant` of `program` has WGSL for `element`: a variant writing a channels_first
-/// output (`nchw` set) scatters single values, which bf16 cannot store without owning the word
-/// (`program/access.rs`), so the planner never asks for it.
+/// True when `variant` of `program` has WGSL for `element`: a variant that stores single values
+/// of an `array<Elem4>` ([`Program::stores_single_values`]) has none for bf16, which cannot store
+/// one without owning the word (`program/access.rs`), so the planner never asks for it.
 pub fn has_variant(program: &dyn Program, variant: &Variant, element: ElementType) -> bool {
-    let nchw = program
-        .variant_params()
-        .iter()
-        .position(|p| *p == "nchw")
-        .is_some_and(|at| variant.get(at) != 0);
-    program.elements().contains(&element) && !(nchw && element == ElementType::BF16)
+    program.elements().contains(&element) && !(program.stores_single_values(variant) && element == ElementType::BF16)
 }
 
 impl dyn Program + '_ {
@@ -341,6 +347,8 @@ pub fn run_geometry(algorithm: &dyn Algorithm, g: &Conv2dGeometry) -> (Option<la
 /// takes: they are there for the tuner (and for explicit `GpuOptions::algorithms`).
 pub fn registry() -> &'static [&'static dyn Algorithm] {
     static REGISTRY: &[&dyn Algorithm] = &[
+        &pointwise_planes::PLANES,
+        &depthwise_planes::PLANES,
         &depthwise::TILED,
         &depthwise::LOOP,
         &grouped::TILED,

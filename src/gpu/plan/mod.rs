@@ -78,7 +78,8 @@ impl Plan {
 
 /// The plan for `g` on a device with `caps`, under `filter`, in `element`, with `epilogue`. A
 /// layer the vec4 kernels cannot read as it is gets packed (see [`Packing`]) and the registry is
-/// asked about the packed geometry; the direct kernel, which reads every layer, runs it unpacked.
+/// asked about the packed geometry; an algorithm that reads any layout (the direct kernel, the
+/// channels_first planes GEMM) is asked about the layer's own and runs it unpacked.
 ///
 /// # Errors
 /// [`Error::Unsupported`] naming the limit when even one output row of one image (or the kernel)
@@ -90,8 +91,7 @@ pub fn plan(
     element: ElementType,
     epilogue: Epilogue,
 ) -> Result<Plan> {
-    let target = Packing::for_geometry(g).map_or(*g, |p| p.geometry(g));
-    let algorithm = select::choose(&target, caps, filter, element);
+    let algorithm = select::choose(g, caps, filter, element);
     let (packing, _) = kernels::run_geometry(algorithm, g);
     plan_with(algorithm, g, packing, caps, element, epilogue)
 }

@@ -3,7 +3,7 @@
 
 use crate::conv::Conv2dGeometry;
 use crate::gpu::device::{AlgorithmFilter, DeviceCaps, KernelFamily};
-use crate::gpu::kernels::{direct, registry, Algorithm, Family};
+use crate::gpu::kernels::{direct, registry, run_geometry, Algorithm, Family};
 use crate::gpu::program::ElementType;
 
 /// True when `filter` lets the planner consider `algorithm` on a device with `caps`. Under `Auto`
@@ -24,7 +24,9 @@ pub fn admits(filter: &AlgorithmFilter, algorithm: &dyn Algorithm, caps: &Device
     }
 }
 
-/// The first admitted algorithm that supports `g`; the direct kernel when none does.
+/// The first admitted algorithm that supports the geometry it would run for the layer `g` (`g`
+/// packed for the vec4 kernels, or `g` itself for one that reads any layout); the direct kernel
+/// when none does.
 pub fn choose(
     g: &Conv2dGeometry,
     caps: &DeviceCaps,
@@ -34,6 +36,10 @@ pub fn choose(
     registry()
         .iter()
         .copied()
-        .find(|a| admits(filter, *a, caps) && a.elements().contains(&element) && a.supports(g, caps, element))
+        .find(|a| {
+            admits(filter, *a, caps)
+                && a.elements().contains(&element)
+                && a.supports(&run_geometry(*a, g).1, caps, element)
+        })
         .unwrap_or(&direct::DIRECT)
 }

@@ -17,6 +17,42 @@ pub const TILE_Y: u32 = 4;
 /// Output columns per invocation.
 pub const TILE_X: u32 = 8;
 
+/// Where the kernel writes: channels_last, or the planes of a channels_first output, one value at
+/// a time or (when a plane's rows hold whole vec4s) each block row 4 values at a time, which on
+/// llvmpipe (a per-lane loop per storage access) takes a quarter of the stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputLayout {
+    /// Channel vec4s of each pixel.
+    ChannelsLast = 0,
+    /// Channels_first, a value at a time.
+    PlanesScattered = 1,
+    /// Channels_first, a vec4 along each row.
+    PlanesRows = 2,
+}
+
+impl OutputLayout {
+    /// Every layout.
+    pub const ALL: [Self; 3] = [Self::ChannelsLast, Self::PlanesScattered, Self::PlanesRows];
+
+    /// The layout of an output `out_w` wide, channels_first when `channels_first`.
+    pub fn new(channels_first: bool, out_w: usize) -> Self {
+        match (channels_first, out_w.is_multiple_of(4)) {
+            (false, _) => Self::ChannelsLast,
+            (true, false) => Self::PlanesScattered,
+            (true, true) => Self::PlanesRows,
+        }
+    }
+
+    /// The layout a variant's code names.
+    pub fn from_code(code: u32) -> Self {
+        match code {
+            0 => Self::ChannelsLast,
+            1 => Self::PlanesScattered,
+            _ => Self::PlanesRows,
+        }
+    }
+}
+
 /// The geometry the kernel is generated for: kernel size, strides, dilations (rows, columns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Taps {
@@ -29,7 +65,8 @@ pub struct Taps {
 }
 
 impl Taps {
-    /// The names of a [`Variant`]'s numbers, in order (`nchw`: the output is channels_first).
+    /// The names of a [`Variant`]'s numbers, in order (`nchw`: the [`OutputLayout`]'s code, 0
+    /// for channels_last).
     pub const PARAMS: &'static [&'static str] = &["kh", "kw", "sh", "sw", "dh", "dw", "nchw"];
 
     /// The taps a variant holds.
@@ -42,11 +79,11 @@ impl Taps {
     }
 
     /// As a variant, with the output layout.
-    pub fn variant(&self, nchw: bool) -> Variant {
+    pub fn variant(&self, layout: OutputLayout) -> Variant {
         let [kh, kw] = self.kernel;
         let [sh, sw] = self.strides;
         let [dh, dw] = self.dilation;
-        Variant::of(&[kh, kw, sh, sw, dh, dw, u32::from(nchw)])
+        Variant::of(&[kh, kw, sh, sw, dh, dw, layout as u32])
     }
 
     /// Input rows and columns a block's window spans.
@@ -66,9 +103,9 @@ impl Taps {
     /// The blocked kernels' variants: the representative taps in both output layouts.
     pub fn variants() -> Vec<Variant> {
         let taps = Self::representative();
-        [false, true]
+        OutputLayout::ALL
             .iter()
-            .flat_map(|&nchw| taps.iter().map(move |t| t.variant(nchw)))
+            .flat_map(|&layout| taps.iter().map(move |t| t.variant(layout)))
             .collect()
     }
 
@@ -95,12 +132,13 @@ impl Taps {
 /// The kernel body for `t`: depthwise (a lane per channel vec4, one filter per channel), or
 /// `grouped` (a lane per group of 4 filters over channels per group a multiple of 4, a mat4 ×
 /// vec4 per tap, the window walked once per 4 channels of the group).
-pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
+pub fn generate(t: Taps, grouped: bool, layout: OutputLayout) -> String {
     let [kh, kw] = t.kernel;
     let [sh, sw] = t.strides;
     let [dh, dw] = t.dilation;
     let mut w = WgslWriter::new();
     // A lane's channel vec4 (or its group's 4 filters) is filter vec4 `c4`.
+    let nchw = layout != OutputLayout::ChannelsLast;
     w.lines(&store::store_functions(nchw, "(p.filters / 4u)", "p.filters"));
     w.lines(
         "const WORKGROUP: u32 = 64u;
@@ -206,6 +244,10 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
         w.line("}");
     }
     w.line("let b = select(vec4<f32>(0.0), LD4(bias, c4), p.has_bias != 0u);");
+    if layout == OutputLayout::PlanesRows {
+        write_plane_rows(&mut w);
+        return w.finish();
+    }
     for ty in 0..TILE_Y {
         w.line(format!("if (oy0 + {ty}u < p.out_h) {{"));
         w.line(format!("let row = (n * p.out_h + oy0 + {ty}u) * p.out_w + ox0;"));
@@ -231,4 +273,47 @@ pub fn generate(t: Taps, grouped: bool, nchw: bool) -> String {
         }",
     );
     w.finish()
+}
+
+/// The write step of [`OutputLayout::PlanesRows`]: for each of the lane's 4 filters, each block
+/// row as `TILE_X / 4` vec4s of its plane (the rows hold whole vec4s and `ox0` is a multiple of
+/// `TILE_X`, so a vec4 is all inside the row or all past its end); then the activation in place.
+fn write_plane_rows(w: &mut WgslWriter) {
+    const XYZW: [char; 4] = ['x', 'y', 'z', 'w'];
+    w.line("let hw = p.out_h * p.out_w;");
+    for ty in 0..TILE_Y {
+        w.line(format!("if (oy0 + {ty}u < p.out_h) {{"));
+        w.line(format!("let at = (oy0 + {ty}u) * p.out_w + ox0;"));
+        for (k, c) in XYZW.iter().enumerate() {
+            w.line(format!(
+                "let row{k} = ((n * p.filters + 4u * c4 + {k}u) * hw + at) / 4u;"
+            ));
+            for v in 0..TILE_X / 4 {
+                let x = 4 * v;
+                w.line(format!(
+                    "if (ox0 + {x}u < p.out_w) {{ ST4(output, row{k} + {v}u, add_bias4(vec4<f32>(acc{ty}_{}.{c}, acc{ty}_{}.{c}, acc{ty}_{}.{c}, acc{ty}_{}.{c}), vec4<f32>(b.{c}))); }}",
+                    x,
+                    x + 1,
+                    x + 2,
+                    x + 3
+                ));
+            }
+        }
+        w.line("}");
+    }
+    w.line("if p.activation != 0u {");
+    w.line(format!("for (var ty = 0u; ty < {TILE_Y}u; ty++) {{"));
+    w.line("for (var k = 0u; k < 4u; k++) {");
+    w.line(format!("for (var x = 0u; x < {TILE_X}u; x += 4u) {{"));
+    w.lines(
+        "if (oy0 + ty < p.out_h && ox0 + x < p.out_w) {
+        let e = ((n * p.filters + 4u * c4 + k) * hw + (oy0 + ty) * p.out_w + ox0 + x) / 4u;
+        ST4(output, e, activate4(LD4(output, e), p.activation));
+        }
+        }
+        }
+        }
+        }
+        }",
+    );
 }

@@ -94,7 +94,11 @@ impl Program for DepthwiseTiled {
     }
 
     fn body(&self, variant: &Variant) -> String {
-        blocked::generate(Taps::from_variant(variant), false, variant.get(6) != 0)
+        blocked::generate(
+            Taps::from_variant(variant),
+            false,
+            blocked::OutputLayout::from_code(variant.get(6)),
+        )
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -116,7 +120,7 @@ impl Algorithm for DepthwiseTiled {
     }
 
     fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
-        taps(g).variant(epilogue.channels_first_output)
+        taps(g).variant(blocked::OutputLayout::new(epilogue.channels_first_output, g.out_w))
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -150,7 +154,10 @@ impl Algorithm for DepthwiseTiled {
                 // The same layer channels_first: packed, written channels_first by the kernel.
                 let mut first = s.channels_first();
                 first.input_shape = [1 + i % 2, c, 13, 17];
-                [s, first]
+                // Rows of whole vec4s (16 wide, `same`): each block row written as vec4s.
+                let mut rows = s.same().channels_first();
+                rows.input_shape = [1 + i % 2, c, 13, 16];
+                [s, first, rows]
             })
             .collect()
     }

@@ -38,7 +38,11 @@ impl Program for GroupedTiled {
     }
 
     fn body(&self, variant: &Variant) -> String {
-        blocked::generate(Taps::from_variant(variant), true, variant.get(6) != 0)
+        blocked::generate(
+            Taps::from_variant(variant),
+            true,
+            blocked::OutputLayout::from_code(variant.get(6)),
+        )
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -66,7 +70,7 @@ impl Algorithm for GroupedTiled {
     }
 
     fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
-        depthwise::taps(g).variant(epilogue.channels_first_output)
+        depthwise::taps(g).variant(blocked::OutputLayout::new(epilogue.channels_first_output, g.out_w))
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, _variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -101,7 +105,9 @@ impl Algorithm for GroupedTiled {
                 let s = if i % 2 == 1 { s.same() } else { s };
                 let mut first = s.channels_first();
                 first.input_shape = [1, groups * cin_g, 12, 15];
-                [s, first]
+                let mut rows = s.same().channels_first();
+                rows.input_shape = [1, groups * cin_g, 12, 16];
+                [s, first, rows]
             })
             .collect()
     }
