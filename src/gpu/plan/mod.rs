@@ -68,6 +68,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan of a [`single_pixel_twin`] as the plan of the layer `g` itself: the same steps,
+    /// the output in the layer's shape (the same values in the same order).
+    fn for_layer(mut self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Self {
+        self.output_shape = epilogue.activation.output_shape(g.output_shape());
+        self.packing_note = format!("one pixel per image, read as channels_last + {}", self.packing_note);
+        self
+    }
+
     /// One line for logs and tools: the algorithm, its tile and the split.
     pub fn describe(&self) -> String {
         let algorithm = kernels::algorithm(self.algorithm)
@@ -91,9 +99,26 @@ pub fn plan(
     element: ElementType,
     epilogue: Epilogue,
 ) -> Result<Plan> {
+    if let Some(twin) = single_pixel_twin(g, &epilogue) {
+        return Ok(plan(&twin, caps, filter, element, epilogue)?.for_layer(g, &epilogue));
+    }
     let algorithm = select::choose(g, caps, filter, element);
     let (packing, _) = kernels::run_geometry(algorithm, g);
     plan_with(algorithm, g, packing, caps, element, epilogue)
+}
+
+/// The channels_last twin of a channels_first layer whose input and output hold one pixel per
+/// image (EfficientNet's squeeze-excite 1x1 convolutions): `(N, C, 1, 1)` lies in memory as
+/// `(N, 1, 1, C)` does, so the twin's plan runs the layer with no layout pass. Not for an
+/// activation over the last axis, which is the width (of 1) in the layer and the channels in the twin.
+fn single_pixel_twin(g: &Conv2dGeometry, epilogue: &Epilogue) -> Option<Conv2dGeometry> {
+    let one_pixel = [g.in_h, g.in_w, g.out_h, g.out_w] == [1; 4];
+    (g.data_format == DataFormat::ChannelsFirst && one_pixel && !epilogue.needs_last_axis_pass()).then_some(
+        Conv2dGeometry {
+            data_format: DataFormat::ChannelsLast,
+            ..*g
+        },
+    )
 }
 
 /// Says once per process that float16 layers run f32 kernels on rounded values.
@@ -123,6 +148,9 @@ pub fn element_for(caps: &DeviceCaps, round: FloatType) -> ElementType {
 /// # Errors
 /// As [`plan`].
 pub fn for_context(ctx: &Arc<GpuContext>, g: &Conv2dGeometry, epilogue: Epilogue) -> Result<Plan> {
+    if let Some(twin) = single_pixel_twin(g, &epilogue) {
+        return Ok(for_context(ctx, &twin, epilogue)?.for_layer(g, &epilogue));
+    }
     let element = element_for(ctx.caps(), epilogue.round);
     if let Some(tuned) = crate::gpu::tuning::tuned_plan(ctx, g, element, &epilogue)? {
         return Ok(tuned);
@@ -292,7 +320,7 @@ impl ChunkContext<'_> {
 
     fn chunk_plan(&self, chunk: &Chunk) -> Result<ChunkPlan> {
         let (g, cg, algorithm, variant) = (self.g, self.cg, self.algorithm, &self.variant);
-        let pack = match self.packing {
+        let pack = match self.packing.filter(|p| !p.input_is_layer_input(g)) {
             Some(p) => Some(self.pass(p.pack_step(g, chunk)?)?),
             None => None,
         };

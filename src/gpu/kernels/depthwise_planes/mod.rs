@@ -57,13 +57,16 @@ impl Program for DepthwisePlanes {
         &["kh", "kw", "sh", "sw", "dh", "dw", "shift", "rows4"]
     }
 
-    /// One variant per kernel size, stride, dilation that fits and row layout; these are
-    /// representative.
+    /// One variant per kernel size, stride, dilation, row offset and row layout; these are the
+    /// samples' (representative taps at every offset and in both row layouts).
     fn variants(&self) -> Vec<Variant> {
-        let mut out = Vec::new();
-        for t in Taps::representative() {
-            for rows4 in [false, true] {
-                out.extend([0, 1, 2, 3, PER_ROW].map(|shift| variant(t, shift, rows4)));
+        let mut out: Vec<Variant> = Vec::new();
+        for s in self.samples() {
+            if let Ok(g) = Conv2dGeometry::new(&s.params, s.input_shape) {
+                let v = variant(depthwise::taps(&g), shift_of(&g), rows_hold_vec4s(&g));
+                if !out.contains(&v) {
+                    out.push(v);
+                }
             }
         }
         out
@@ -147,8 +150,11 @@ impl Algorithm for DepthwisePlanes {
                     s.input_shape = [n, c, h, w];
                     s
                 };
-                // Odd widths (rows at every offset within a vec4), then rows of whole vec4s.
-                [layer([1 + i % 2, 13, 17]), layer([2 - i % 2, 9, 16]).same()]
+                // Odd widths (rows at every offset within a vec4), then rows of whole vec4s
+                // (the window's offset fixed by the padding), `same` and `valid`.
+                let mut valid = layer([1, 9, 16]);
+                valid.params.padding = crate::conv::Padding::Valid;
+                [layer([1 + i % 2, 13, 17]), layer([2 - i % 2, 9, 16]).same(), valid]
             })
             .collect()
     }

@@ -103,8 +103,9 @@ impl Algorithm for GroupedTiled {
                     .dilation(t.dilation[0])
                     .groups(groups as u32);
                 let s = if i % 2 == 1 { s.same() } else { s };
+                // channels_first rows of 13 (no whole vec4s at any stride here), then of 16.
                 let mut first = s.channels_first();
-                first.input_shape = [1, groups * cin_g, 12, 15];
+                first.input_shape = [1, groups * cin_g, 12, 13];
                 let mut rows = s.same().channels_first();
                 rows.input_shape = [1, groups * cin_g, 12, 16];
                 [s, first, rows]

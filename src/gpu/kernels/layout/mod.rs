@@ -140,6 +140,13 @@ impl Packing {
         g.data_format == DataFormat::ChannelsLast && self.geometry(g).filters == g.filters
     }
 
+    /// True when the packed input is the layer's input itself (channels_last, channels per group
+    /// already whole vec4s: only the filters are padded), so no pass has to copy it.
+    pub fn input_is_layer_input(self, g: &Conv2dGeometry) -> bool {
+        g.data_format == DataFormat::ChannelsLast
+            && matches!(self, Self::Grouped { cin_g, .. } if cin_g == g.cin_per_group())
+    }
+
     /// The pack pass for `chunk`: its program, uniform bytes, workgroups, packed elements.
     ///
     /// # Errors

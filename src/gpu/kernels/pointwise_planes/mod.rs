@@ -150,8 +150,9 @@ impl Algorithm for PointwisePlanes {
             s
         };
         vec![
-            // vec4 planes: one column, a partial pixel tile, batch 2; 3 and 4 columns.
+            // vec4 planes: one column, a partial pixel tile, batch 2; 2, 3 and 4 columns.
             first([2, 8, 6, 10], 8),
+            first([1, 8, 5, 8], 60),
             first([1, 12, 9, 12], 88),
             first([3, 4, 4, 5], 128).same(),
             // Planes without whole vec4s (7x7, 1x1 maps): 2 columns, partial column tiles.
