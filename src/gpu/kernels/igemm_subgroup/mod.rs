@@ -27,6 +27,20 @@ pub const NARROW_ID: AlgorithmId = AlgorithmId("igemm_narrow");
 /// takes about 5.5 s to compile on llvmpipe with a cold shader cache.
 pub const WIDE_ROWS: u32 = 64;
 
+/// Output pixels per workgroup of the wide GEMM where a call has at most this many (one per
+/// lane): squeeze-excite 1x1 convolutions on one pixel, where a 64-pixel tile computed 63
+/// clamped copies of it (EfficientNetB0's 1x1-map expands took 6-9x the per-call floor).
+pub const WIDE_ROWS_TINY: u32 = 8;
+
+/// The wide GEMM's pixels per workgroup for `g`.
+fn wide_rows(g: &Conv2dGeometry) -> u32 {
+    if g.batch * g.out_h * g.out_w <= WIDE_ROWS_TINY as usize {
+        WIDE_ROWS_TINY
+    } else {
+        WIDE_ROWS
+    }
+}
+
 /// Output pixels per lane of the narrow GEMM: measured against 4 and 8 (resnext_g32 22.7 / 16.0 /
 /// 15.4 ms, image_big 315 / 241 / 227 ms); fewer, larger workgroups cost less on llvmpipe.
 pub const NARROW_LANE_ROWS: u32 = 16;
@@ -104,9 +118,13 @@ impl Program for Wide {
     }
 
     fn variants(&self) -> Vec<Variant> {
-        (0..2)
-            .flat_map(|nchw| (1..=4).map(move |cols| Variant::of(&[WIDE_ROWS, cols, nchw])))
-            .collect()
+        let mut out = Vec::new();
+        for rows in [WIDE_ROWS, WIDE_ROWS_TINY] {
+            for nchw in 0..2 {
+                out.extend((1..=4).map(|cols| Variant::of(&[rows, cols, nchw])));
+            }
+        }
+        out
     }
 
     fn body(&self, variant: &Variant) -> String {
@@ -137,7 +155,7 @@ impl Algorithm for Wide {
 
     fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
         let cols = (g.filters_per_group() / 4).div_ceil(8).clamp(1, 4) as u32;
-        Variant::of(&[WIDE_ROWS, cols, u32::from(epilogue.channels_first_output)])
+        Variant::of(&[wide_rows(g), cols, u32::from(epilogue.channels_first_output)])
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -158,8 +176,16 @@ impl Algorithm for Wide {
     }
 
     fn samples(&self) -> Vec<Sample> {
-        // 1, 2, 3 and 4 vec4 columns per lane, partial column tiles.
-        samples(&[8, 36, 88, 128])
+        // 1, 2, 3 and 4 vec4 columns per lane, partial column tiles; then each on a call of at
+        // most 8 pixels (the tiny tile): one pixel, and 2x2 channels_first (4 pixels).
+        let mut out = samples(&[8, 36, 88, 128]);
+        for f in [8, 36, 88, 128] {
+            out.push(Sample::new([1, 1, 1, 12], f, 1));
+            let mut first = Sample::new([1, 2, 2, 8], f, 1).channels_first();
+            first.input_shape = [1, 8, 2, 2];
+            out.push(first);
+        }
+        out
     }
 }
 
