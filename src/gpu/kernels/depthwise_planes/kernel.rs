@@ -69,7 +69,7 @@ pub fn body(t: Taps, shift: Shift, rows4: bool) -> String {
         let f = rest % p.filters;
         let n = rest / p.filters;
         // Filter f reads channel f / multiplier (groups = channels, one channel per group).
-        let plane = i32((n * p.in_c + f / p.f_g) * p.in_h * p.in_w);
+        let plane = (n * p.in_c + f / p.f_g) * p.in_h * p.in_w;
         let last4 = i32(arrayLength(&input)) - 1;",
     );
     w.line(format!("let iy0 = i32(oy0 * {sh}u) + p.row_origin;"));
@@ -107,8 +107,9 @@ pub fn body(t: Taps, shift: Shift, rows4: bool) -> String {
         w.line(format!("let iy = iy0 + {r};"));
         w.line("let okr = iy >= 0 && iy < i32(p.in_h);");
         // The row's first value (possibly left of the row, or before the buffer: padding) as a
-        // vec4 index and an offset; a floor division, the window never reaching 1024 values left.
-        w.line("let e = u32(plane + max(iy, 0) * i32(p.in_w) + ix0 + 1024);");
+        // vec4 index and an offset: a floor division, in u32 (a binding may hold 2^31 values),
+        // the window never starting 1024 values left of its row.
+        w.line("let e = plane + u32(max(iy, 0)) * p.in_w + u32(ix0 + 1024);");
         w.line("let first4 = i32(e / 4u) - 256;");
         if shift == Shift::PerRow {
             w.line("let shift = e % 4u;");
