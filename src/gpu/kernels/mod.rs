@@ -373,6 +373,7 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
 pub fn passes() -> &'static [&'static dyn Program] {
     static PASSES: &[&dyn Program] = &[
         &layout::PACK_INPUT,
+        &layout::fold::FOLD_COLUMNS,
         &layout::PACK_PLANES,
         &layout::PACK_PLANES_ANY,
         &layout::UNPACK_OUTPUT,

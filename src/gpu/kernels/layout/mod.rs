@@ -13,6 +13,8 @@ use crate::gpu::kernels::params::to_u32;
 use crate::gpu::kernels::{Program, UniformLayout, WORKGROUP};
 use crate::gpu::program::{BindingShape, Variant};
 
+pub mod fold;
+
 /// How a layer is packed for the vec4 kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Packing {
@@ -31,6 +33,14 @@ pub enum Packing {
         /// Packed channels (= packed filters).
         channels: usize,
     },
+    /// A strided layer with few channels, its kernel columns folded into `channels` channels and
+    /// its filters padded to `filters` ([`fold`]).
+    FoldColumns {
+        /// Folded channels (`ceil4(kw · Cin)`).
+        channels: usize,
+        /// Packed filters.
+        filters: usize,
+    },
 }
 
 /// Invocations per workgroup of the plane passes (`WORKGROUP` in their WGSL); the scalar passes
@@ -48,6 +58,12 @@ impl Packing {
     /// How `g` must be packed, or `None` when the vec4 kernels read it as it is (channels_last,
     /// channels and filters per group multiples of 4, or a depthwise layer over vec4s of channels).
     pub fn for_geometry(g: &Conv2dGeometry) -> Option<Self> {
+        if fold::folds(g) {
+            return Some(Self::FoldColumns {
+                channels: fold::channels(g),
+                filters: ceil4(g.filters),
+            });
+        }
         let (cin_g, f_g) = (g.cin_per_group(), g.filters_per_group());
         let last = g.data_format == DataFormat::ChannelsLast;
         if cin_g == 1 && g.groups > 1 {
@@ -76,6 +92,7 @@ impl Packing {
             Self::Depthwise { channels, .. } => {
                 (p.in_c, p.filters, p.groups) = (channels, channels, channels);
             }
+            Self::FoldColumns { channels, filters } => return fold::geometry(g, channels, filters),
         }
         p
     }
@@ -83,6 +100,7 @@ impl Packing {
     /// The HWIO `kernel` of `[kh, kw, cin_g, filters]` (with `groups`) packed to match.
     pub fn kernel(self, kernel: &[f32], [kh, kw, cin, f]: [usize; 4], groups: usize) -> Vec<f32> {
         match self {
+            Self::FoldColumns { channels, filters } => fold::kernel(kernel, [kh, kw, cin, f], channels, filters),
             Self::Depthwise { channels, .. } => {
                 let mut out = vec![0.0; kh * kw * channels];
                 for tap in 0..kh * kw {
@@ -112,13 +130,14 @@ impl Packing {
         match self {
             Self::Depthwise { channels, .. } => [kh, kw, 1, channels],
             Self::Grouped { cin_g, f_g } => [kh, kw, cin_g, f_g * groups],
+            Self::FoldColumns { channels, filters } => [kh, 1, channels, filters],
         }
     }
 
     /// The bias of `filters` packed to match (padding filters get 0).
     pub fn bias(self, bias: &[f32], groups: usize) -> Vec<f32> {
         match self {
-            Self::Depthwise { channels, .. } => {
+            Self::Depthwise { channels, .. } | Self::FoldColumns { filters: channels, .. } => {
                 let mut out = vec![0.0; channels];
                 out[..bias.len()].copy_from_slice(bias);
                 out
@@ -159,6 +178,7 @@ impl Packing {
         let (cin_g, cp, mult) = match self {
             Self::Grouped { cin_g, .. } => (g.cin_per_group(), cin_g, 0),
             Self::Depthwise { mult, .. } => (1, 1, mult),
+            Self::FoldColumns { channels, .. } => return fold::pack_step(g, chunk, channels),
         };
         let channels_first = g.data_format == DataFormat::ChannelsFirst;
         // 4 pixels x 4 channels per invocation along channels_first planes of whole vec4s.
@@ -182,7 +202,7 @@ impl Packing {
         let mode = match self {
             Self::Depthwise { .. } => 2,
             Self::Grouped { .. } if g.groups == 1 => 0,
-            Self::Grouped { .. } => 1,
+            Self::Grouped { .. } | Self::FoldColumns { .. } => 1,
         };
         let per_4_pixels = (pixels.div_ceil(4) * c4) as u64;
         let (program, groups): (&'static dyn Program, u64) = match (channels_first, fast) {
@@ -205,6 +225,8 @@ impl Packing {
         let (f_g, fgp) = match self {
             Self::Grouped { f_g, .. } => (g.filters_per_group(), f_g),
             Self::Depthwise { channels, .. } => (g.filters, channels),
+            // One group.
+            Self::FoldColumns { filters, .. } => (g.filters, filters),
         };
         let total = pixels.checked_mul(g.filters).ok_or(Error::SizeOverflow("output"))?;
         let channels_first = g.data_format == DataFormat::ChannelsFirst;
@@ -246,7 +268,12 @@ impl Packing {
         if g.data_format == DataFormat::ChannelsFirst {
             parts.push("NCHW<->NHWC".to_string());
         }
-        if packed.in_c != g.in_c {
+        if let Self::FoldColumns { channels, .. } = self {
+            parts.push(format!(
+                "{} kernel columns x {} channels folded into {channels}",
+                g.kernel[1], g.in_c
+            ));
+        } else if packed.in_c != g.in_c {
             parts.push(format!("channels {}->{}", g.in_c, packed.in_c));
         }
         if packed.filters != g.filters {
