@@ -1,5 +1,6 @@
 //! Strided layers with few channels (RGB, grey and two-channel stems) run with their kernel
-//! columns folded into channels (`kernels::layout::fold`), in both formats, against the CPU
+//! columns folded into channels (`kernels::layout::fold`) where that saves channel vec4s, padded
+//! to 4 channels elsewhere, in both formats, against the CPU
 //! reference (f64): integer data exact, float data within 1e-5, host == resident, and split into
 //! row bands on a device with tiny limits (each band folded on its own).
 
@@ -16,6 +17,8 @@ struct Stem {
     strides: [usize; 2],
     padding: &'static str,
     channels_first: bool,
+    /// The plan folds it (fewer channel vec4s per kernel row folded than padded to 4).
+    folds: bool,
 }
 
 fn layer(s: &Stem, rng: &mut TestRng, integers: bool) -> Conv2d {
@@ -46,22 +49,24 @@ fn layer(s: &Stem, rng: &mut TestRng, integers: bool) -> Conv2d {
 fn stems() -> Vec<Stem> {
     let mut out = Vec::new();
     for channels_first in [false, true] {
-        let stem = |input, filters, kernel, strides, padding| Stem {
+        let stem = |input, filters, kernel, strides, padding, folds| Stem {
             input,
             filters,
             kernel,
             strides,
             padding,
             channels_first,
+            folds,
         };
-        // ResNet's 7x7/2 (after ZeroPadding2D: valid), MobileNet's 3x3/2 same, Inception's 3x3/2
-        // valid on an odd map, a grey 5x5/2 with 6 filters (padded), a 2-channel 2x5 kernel
-        // strided along the columns only.
-        out.push(stem([1, 38, 38, 3], 64, [7, 7], [2, 2], "valid"));
-        out.push(stem([2, 32, 32, 3], 32, [3, 3], [2, 2], "same"));
-        out.push(stem([1, 37, 37, 3], 32, [3, 3], [2, 2], "valid"));
-        out.push(stem([1, 21, 19, 1], 6, [5, 5], [2, 2], "same"));
-        out.push(stem([1, 9, 23, 2], 8, [2, 5], [1, 3], "same"));
+        // ResNet's 7x7/2 (after ZeroPadding2D: valid), a grey 5x5/2 with 6 filters (padded), a
+        // 2-channel 2x5 kernel strided along the columns only, a grey 3x3/2; MobileNet's 3x3/2
+        // same and Inception's 3x3/2 valid on an odd map (3 channel vec4s a row either way: padded).
+        out.push(stem([1, 38, 38, 3], 64, [7, 7], [2, 2], "valid", true));
+        out.push(stem([1, 21, 19, 1], 6, [5, 5], [2, 2], "same", true));
+        out.push(stem([1, 9, 23, 2], 8, [2, 5], [1, 3], "same", true));
+        out.push(stem([2, 15, 16, 1], 12, [3, 3], [2, 2], "same", true));
+        out.push(stem([2, 32, 32, 3], 32, [3, 3], [2, 2], "same", false));
+        out.push(stem([1, 37, 37, 3], 32, [3, 3], [2, 2], "valid", false));
     }
     out
 }
@@ -85,7 +90,7 @@ fn strided_few_channel_layers_fold_their_kernel_columns() {
             let layer = layer(s, &mut rng, integers);
             let x = input(s, &mut rng, integers);
             let described = layer.describe_plan(&device, x.shape()).unwrap();
-            assert!(described.contains("folded"), "case {i}: {described}");
+            assert_eq!(described.contains("folded"), s.folds, "case {i}: {described}");
             let want = layer.forward(&x).unwrap();
             let host = layer.forward_on(&device, &x).unwrap();
             if integers {
@@ -105,7 +110,8 @@ fn strided_few_channel_layers_fold_their_kernel_columns() {
     assert_eq!(ctx.uncaptured_errors(), 0);
 }
 
-/// On 64 KiB bindings the larger stems split into row bands, each folded from its own input rows.
+/// On 64 KiB bindings the larger stems split into row bands, each folded (or packed) from its
+/// own input rows.
 #[test]
 fn folded_stems_split_into_row_bands_exactly() {
     let Some(tiny) = common::gpu::tiny_gpu() else { return };
