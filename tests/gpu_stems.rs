@@ -7,6 +7,7 @@
 mod common;
 
 use common::TestRng;
+use wgpu_conv2d::gpu::kernels::direct;
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuTensor, Tensor};
 
 struct Stem {
@@ -89,8 +90,13 @@ fn strided_few_channel_layers_fold_their_kernel_columns() {
         for integers in [true, false] {
             let layer = layer(s, &mut rng, integers);
             let x = input(s, &mut rng, integers);
-            let described = layer.describe_plan(&device, x.shape()).unwrap();
-            assert_eq!(described.contains("folded"), s.folds, "case {i}: {described}");
+            let plan = layer.plan_on(&device, x.shape()).unwrap().unwrap();
+            let described = plan.describe();
+            // The vec4 kernels read a folded layer; the direct kernel (dense layers on an adapter
+            // without 8-lane subgroups, GL here) reads every layer as it is.
+            if plan.algorithm != direct::ID {
+                assert_eq!(described.contains("folded"), s.folds, "case {i}: {described}");
+            }
             let want = layer.forward(&x).unwrap();
             let host = layer.forward_on(&device, &x).unwrap();
             if integers {
@@ -121,7 +127,9 @@ fn folded_stems_split_into_row_bands_exactly() {
         let layer = layer(s, &mut rng, true);
         let x = input(s, &mut rng, true);
         let plan = layer.plan_on(&device, x.shape()).unwrap().unwrap();
-        assert!(plan.chunks.len() > 1, "case {i}: {}", plan.describe());
+        if plan.algorithm != direct::ID {
+            assert!(plan.chunks.len() > 1, "case {i}: {}", plan.describe());
+        }
         assert_eq!(
             layer.forward_on(&device, &x).unwrap().data(),
             layer.forward(&x).unwrap().data(),
