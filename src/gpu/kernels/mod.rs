@@ -24,6 +24,7 @@ pub mod last_axis;
 pub mod layout;
 pub mod merge_filters;
 pub mod params;
+pub(crate) mod parts;
 pub mod pointwise_planes;
 pub mod round_values;
 pub(crate) mod store;

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::gpu::kernels::parts::{self, XYZW};
 use crate::gpu::kernels::store;
 use crate::gpu::program::{Variant, WgslWriter};
 
@@ -140,21 +141,9 @@ pub fn generate(t: Taps, grouped: bool, layout: OutputLayout) -> String {
     // A lane's channel vec4 (or its group's 4 filters) is filter vec4 `c4`.
     let nchw = layout != OutputLayout::ChannelsLast;
     w.lines(&store::store_functions(nchw, "(p.filters / 4u)", "p.filters"));
-    w.lines(
-        "const WORKGROUP: u32 = 64u;
-        @group(0) @binding(0) var<uniform> p: ConvParams;
-        @group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
-        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
-
-        @compute @workgroup_size(WORKGROUP)
-        fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-        let idx = folded_index(wg, groups, lid, WORKGROUP);
-        if (idx >= p.total) { return; }
-        // Lanes vary fastest: neighbouring invocations read neighbouring memory.",
-    );
+    parts::conv_bindings(&mut w, "ConvParams");
+    parts::blocked_entry(&mut w);
+    w.line("// Lanes vary fastest: neighbouring invocations read neighbouring memory.");
     w.line(format!(
         "let c4n = {};",
         if grouped { "p.groups" } else { "p.in_c / 4u" }
@@ -279,7 +268,6 @@ pub fn generate(t: Taps, grouped: bool, layout: OutputLayout) -> String {
 /// row as `TILE_X / 4` vec4s of its plane (the rows hold whole vec4s and `ox0` is a multiple of
 /// `TILE_X`, so a vec4 is all inside the row or all past its end); then the activation in place.
 fn write_plane_rows(w: &mut WgslWriter) {
-    const XYZW: [char; 4] = ['x', 'y', 'z', 'w'];
     w.line("let hw = p.out_h * p.out_w;");
     for ty in 0..TILE_Y {
         w.line(format!("if (oy0 + {ty}u < p.out_h) {{"));

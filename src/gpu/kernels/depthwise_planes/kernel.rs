@@ -25,9 +25,8 @@ pub fn fits(t: &Taps) -> bool {
     let cols = (TILE_X - 1) * t.strides[1] + (kw - 1) * t.dilation[1] + 1;
     kh * kw <= 49 && rows <= 24 && cols <= 40
 }
+use crate::gpu::kernels::parts::{self, XYZW};
 use crate::gpu::program::WgslWriter;
-
-const XYZW: [char; 4] = ['x', 'y', 'z', 'w'];
 
 /// Where a window row starts within its first vec4: known when compiling where the rows and
 /// planes hold whole vec4s (then it is the left padding's offset for every row), else read per row.
@@ -45,20 +44,10 @@ pub fn body(t: Taps, shift: Shift, rows4: bool) -> String {
     let [sh, sw] = t.strides;
     let [dh, dw] = t.dilation;
     let mut w = WgslWriter::new();
+    parts::conv_bindings(&mut w, "ConvParams");
+    parts::blocked_entry(&mut w);
     w.lines(
-        "const WORKGROUP: u32 = 64u;
-        @group(0) @binding(0) var<uniform> p: ConvParams;
-        @group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
-        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
-
-        @compute @workgroup_size(WORKGROUP)
-        fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-        let idx = folded_index(wg, groups, lid, WORKGROUP);
-        if (idx >= p.total) { return; }
-        // Column blocks vary fastest: neighbouring invocations read neighbouring memory.
+        "// Column blocks vary fastest: neighbouring invocations read neighbouring memory.
         var rest = idx / p.x_tiles;",
     );
     w.line(format!("let ox0 = (idx % p.x_tiles) * {TILE_X}u;"));

@@ -2,31 +2,15 @@
 //! each lane's pixel coordinates, and the tap loops that gather the input with stride, dilation
 //! and padding folded in.
 
-use crate::gpu::kernels::store;
+use crate::gpu::kernels::{parts, store};
 use crate::gpu::program::WgslWriter;
 
 /// Opens the kernel: bindings, entry point, and the tile index (`live` is false for the surplus
 /// workgroups of a folded dispatch).
 pub(crate) fn header(w: &mut WgslWriter, nchw: bool) {
-    w.lines(
-        "@group(0) @binding(0) var<uniform> p: IgemmParams;
-        @group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
-        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
-        ",
-    );
+    parts::conv_bindings(w, "IgemmParams");
     w.lines(&store::store_functions(nchw, "p.f4", "p.f4 * 4u"));
-    w.lines(
-        "@compute @workgroup_size(8)
-        fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(subgroup_invocation_id) lane: u32) {
-        // Dispatches beyond the per-dimension limit are folded into y. Surplus workgroups redo the
-        // last tile without storing: an early return would make every later subgroup op divergent.
-        let folded = wg.y * nwg.x + wg.x;
-        let live = folded < p.tiles;
-        let tile = min(folded, p.tiles - 1u);",
-    );
+    parts::subgroup_entry(w);
 }
 
 /// For the `n` pixels a lane owns (`row0 + lane + 8j`, clamped to the last): their output

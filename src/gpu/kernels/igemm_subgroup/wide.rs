@@ -6,6 +6,7 @@
 //! where every storage load is a per-lane loop and workgroup memory costs barriers.
 
 use crate::gpu::kernels::igemm_subgroup::gather;
+use crate::gpu::kernels::parts;
 use crate::gpu::program::WgslWriter;
 
 /// The kernel body for a tile of `r` rows (a multiple of 8) × `t` vec4 columns per lane,
@@ -44,16 +45,8 @@ pub fn body(r: u32, t: u32, nchw: bool) -> String {
             w.line(format!("let b{tt}_{q} = LD4(weights, kr + {q}u * p.f4 + col{tt});"));
         }
     }
-    for i in 0..r {
-        w.line("{");
-        w.line(format!("let a = subgroupBroadcast(av{}, {}u);", i / 8, i % 8));
-        for tt in 0..t {
-            w.line(format!(
-                "acc{i}_{tt} += b{tt}_0 * a.x + b{tt}_1 * a.y + b{tt}_2 * a.z + b{tt}_3 * a.w;"
-            ));
-        }
-        w.line("}");
-    }
+    // Pixel i is lane i % 8's av{i / 8} (pixel_coords).
+    parts::broadcast_mat4(&mut w, r, t, |i| (i / 8, i % 8));
     w.line("}").line("}").line("}");
     // Epilogue: unrolled stores of acc + bias, then (for a non-linear activation, a uniform
     // branch) one loop that applies it in place to what this lane just wrote. Inlining the

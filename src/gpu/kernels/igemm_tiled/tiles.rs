@@ -7,7 +7,7 @@
 //! step), then each invocation updates `rm` pixels × `rn` filters from them. Stride, dilation
 //! and padding are folded into the gather; the group index comes from the dispatch.
 
-use crate::gpu::kernels::store;
+use crate::gpu::kernels::{parts, store};
 use crate::gpu::program::WgslWriter;
 
 /// One tile configuration (all counts in scalars; `rn`, `bn`, `bk` multiples of 4).
@@ -60,13 +60,7 @@ pub fn body(c: &TileConfig, nchw: bool) -> String {
     let invocations = wx * wy;
     let bufs = if c.double_buffer { 2 } else { 1 };
     let mut w = WgslWriter::new();
-    w.lines(
-        "@group(0) @binding(0) var<uniform> p: IgemmParams;
-        @group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
-        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;",
-    );
+    parts::conv_bindings(&mut w, "IgemmParams");
     w.lines(&store::store_functions(nchw, "p.f4", "p.f4 * 4u"));
     w.line(format!(
         "var<workgroup> a_tile: array<array<array<vec4<f32>, {bk4}>, {}>, {bufs}>; // [buf][pixel][k vec4]",

@@ -13,7 +13,8 @@ use crate::gpu::kernels::params::to_u32;
 use crate::gpu::kernels::{UniformLayout, WORKGROUP};
 use crate::gpu::program::Variant;
 
-use super::{ceil4, layout_variants, LayoutPass, PassStep};
+use super::passes::layout_variants;
+use super::{ceil4, LayoutPass, PassStep};
 
 /// True when `g` runs folded: one group, at most 3 channels (padded to 4, a quarter or more of
 /// every tap's vec4 would be zeros), a column stride of 2 or more, and fewer channel vec4s per
@@ -62,6 +63,7 @@ pub fn kernel(kernel: &[f32], [kh, kw, cin, f]: [usize; 4], channels: usize, fil
 /// The fold pass's shape. Mirrors `FoldParams` in `fold_columns.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[allow(missing_docs)] // the fields mirror the WGSL struct one to one
 pub struct FoldUniform {
     pub pixels: u32,
     pub c4: u32,

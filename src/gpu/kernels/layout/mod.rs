@@ -3,17 +3,19 @@
 //! any channel count and with depth multipliers. A `pack_input` pass turns a chunk's input into
 //! channels_last vec4 pixels, the conv runs on the packed geometry with a kernel (and bias)
 //! packed to match, and an `unpack_output` pass writes the layer's own layout, padding dropped.
-#![allow(missing_docs)] // the uniforms' fields mirror the WGSL structs one to one
 
 use bytemuck::bytes_of;
 
 use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::params::to_u32;
-use crate::gpu::kernels::{Program, UniformLayout, WORKGROUP};
-use crate::gpu::program::{BindingShape, Variant};
+use crate::gpu::kernels::{Program, WORKGROUP};
+use crate::gpu::program::Variant;
 
 pub mod fold;
+mod passes;
+
+pub use passes::*;
 
 /// How a layer is packed for the vec4 kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -171,15 +173,15 @@ impl Packing {
     /// # Errors
     /// [`Error::SizeOverflow`] when a count does not fit the uniform.
     pub fn pack_step(self, g: &Conv2dGeometry, chunk: &Chunk) -> Result<PassStep> {
-        let packed = self.geometry(g);
-        let hw = chunk.in_rows * g.in_w;
-        let pixels = chunk.batch_len * hw;
-        let c4 = packed.in_c / 4;
-        let (cin_g, cp, mult) = match self {
-            Self::Grouped { cin_g, .. } => (g.cin_per_group(), cin_g, 0),
-            Self::Depthwise { mult, .. } => (1, 1, mult),
+        // The channel mapping (its WGSL MODE): one group (0), groups (1), depthwise repetition (2).
+        let (cin_g, cp, mult, mode) = match self {
+            Self::Grouped { cin_g, .. } => (g.cin_per_group(), cin_g, 0, u32::from(g.groups > 1)),
+            Self::Depthwise { mult, .. } => (1, 1, mult, 2),
             Self::FoldColumns { channels, .. } => return fold::pack_step(g, chunk, channels),
         };
+        let hw = chunk.in_rows * g.in_w;
+        let pixels = chunk.batch_len * hw;
+        let c4 = self.geometry(g).in_c / 4;
         let channels_first = g.data_format == DataFormat::ChannelsFirst;
         // 4 pixels x 4 channels per invocation along channels_first planes of whole vec4s.
         let fast = channels_first && hw.is_multiple_of(4);
@@ -199,11 +201,6 @@ impl Packing {
         };
         let vec4s = pixels.checked_mul(c4).ok_or(Error::SizeOverflow("packed input"))?;
         to_u32(vec4s, "packed input")?;
-        let mode = match self {
-            Self::Depthwise { .. } => 2,
-            Self::Grouped { .. } if g.groups == 1 => 0,
-            Self::Grouped { .. } | Self::FoldColumns { .. } => 1,
-        };
         let per_4_pixels = (pixels.div_ceil(4) * c4) as u64;
         let (program, groups): (&'static dyn Program, u64) = match (channels_first, fast) {
             (true, true) => (&PACK_PLANES, per_4_pixels.div_ceil(PLANES_WORKGROUP as u64)),
@@ -280,179 +277,5 @@ impl Packing {
             parts.push(format!("filters {}->{}", g.filters, packed.filters));
         }
         format!("packed ({}) + ", parts.join(", "))
-    }
-}
-
-/// The pack pass's shape. Mirrors `PackParams` in `pack_input.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct PackUniform {
-    pub pixels: u32,
-    pub in_c: u32,
-    pub c4: u32,
-    pub hw: u32,
-    pub channels_first: u32,
-    pub cin_g: u32,
-    pub cp: u32,
-    pub mult: u32,
-    pub fast: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-    pub _pad2: u32,
-}
-
-/// The unpack pass's shape. Mirrors `UnpackParams` in `unpack_output.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct UnpackUniform {
-    pub pixels: u32,
-    pub filters: u32,
-    pub fp: u32,
-    pub hw: u32,
-    pub channels_first: u32,
-    pub f_g: u32,
-    pub fgp: u32,
-    pub total: u32,
-    pub fast: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-    pub _pad2: u32,
-}
-
-/// A layout pass: its name, its WGSL, its uniform and its override constants (one variant number each).
-pub struct LayoutPass {
-    name: &'static str,
-    body: &'static str,
-    uniform: fn() -> UniformLayout,
-    overrides: &'static [&'static str],
-    variants: fn() -> Vec<Variant>,
-}
-
-fn no_variants() -> Vec<Variant> {
-    vec![Variant::NONE]
-}
-
-fn mode_variants() -> Vec<Variant> {
-    (0..3).map(|mode| Variant::of(&[mode])).collect()
-}
-
-fn layout_variants() -> Vec<Variant> {
-    vec![Variant::of(&[0]), Variant::of(&[1])]
-}
-
-fn pack_layout() -> UniformLayout {
-    crate::uniform_layout!(
-        PackUniform,
-        "PackParams",
-        [
-            pixels,
-            in_c,
-            c4,
-            hw,
-            channels_first,
-            cin_g,
-            cp,
-            mult,
-            fast,
-            _pad0,
-            _pad1,
-            _pad2
-        ]
-    )
-}
-
-fn unpack_layout() -> UniformLayout {
-    crate::uniform_layout!(
-        UnpackUniform,
-        "UnpackParams",
-        [
-            pixels,
-            filters,
-            fp,
-            hw,
-            channels_first,
-            f_g,
-            fgp,
-            total,
-            fast,
-            _pad0,
-            _pad1,
-            _pad2
-        ]
-    )
-}
-
-/// Packs channels_last input with 4 scalar reads per packed vec4.
-pub static PACK_INPUT: LayoutPass = LayoutPass {
-    name: "pack_input",
-    body: include_str!("pack_input.wgsl"),
-    uniform: pack_layout,
-    overrides: &["MODE"],
-    variants: mode_variants,
-};
-/// Packs any channels_first planes, 4 pixels x 4 channels per invocation with scalar reads.
-pub static PACK_PLANES_ANY: LayoutPass = LayoutPass {
-    name: "pack_planes_any",
-    body: include_str!("pack_planes_any.wgsl"),
-    uniform: pack_layout,
-    overrides: &["MODE"],
-    variants: mode_variants,
-};
-/// Packs channels_first planes of whole vec4s, 4 pixels x 4 channels per invocation.
-pub static PACK_PLANES: LayoutPass = LayoutPass {
-    name: "pack_planes",
-    body: include_str!("pack_planes.wgsl"),
-    uniform: pack_layout,
-    overrides: &["MODE"],
-    variants: mode_variants,
-};
-/// Unpacks into any layout, one value per invocation.
-pub static UNPACK_OUTPUT: LayoutPass = LayoutPass {
-    name: "unpack_output",
-    body: include_str!("unpack_output.wgsl"),
-    uniform: unpack_layout,
-    overrides: &["NCHW"],
-    variants: layout_variants,
-};
-/// Unpacks into channels_first planes of whole vec4s, 4 pixels x 4 filters per invocation.
-pub static UNPACK_PLANES: LayoutPass = LayoutPass {
-    name: "unpack_planes",
-    body: include_str!("unpack_planes.wgsl"),
-    uniform: unpack_layout,
-    overrides: &[],
-    variants: no_variants,
-};
-
-impl Program for LayoutPass {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn variant_params(&self) -> &'static [&'static str] {
-        self.overrides
-    }
-
-    fn variants(&self) -> Vec<Variant> {
-        (self.variants)()
-    }
-
-    fn constants(&self, variant: &Variant) -> Vec<(&'static str, f64)> {
-        self.overrides
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (*name, variant.get(i) as f64))
-            .collect()
-    }
-
-    fn body(&self, _variant: &Variant) -> String {
-        self.body.to_string()
-    }
-
-    fn binding_shape(&self) -> BindingShape {
-        BindingShape::Pass
-    }
-
-    fn uniform_layout(&self) -> UniformLayout {
-        (self.uniform)()
     }
 }

@@ -6,6 +6,7 @@
 //! vec4 update). A lane then holds all 64 pixels of its filters, so it writes each filter's plane
 //! as vec4s along the pixels: the channels_first output needs no scattered store.
 
+use crate::gpu::kernels::parts::{self, XYZW};
 use crate::gpu::program::WgslWriter;
 
 /// Pixels of a workgroup's tile (8 per lane).
@@ -17,21 +18,10 @@ const LANE_PIXELS: u32 = TILE_PIXELS / 8;
 /// (pixels per plane a multiple of 4), else the planes are read and written a value at a time.
 pub fn body(t: u32, vec: bool) -> String {
     let mut w = WgslWriter::new();
+    parts::conv_bindings(&mut w, "IgemmParams");
+    parts::subgroup_entry(&mut w);
     w.lines(
-        "@group(0) @binding(0) var<uniform> p: IgemmParams;
-        @group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
-        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
-        @compute @workgroup_size(8)
-        fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(subgroup_invocation_id) lane: u32) {
-        // Surplus workgroups of a folded dispatch redo the last tile without storing: an early
-        // return would make every later subgroup op divergent.
-        let folded = wg.y * nwg.x + wg.x;
-        let live = folded < p.tiles;
-        let tile = min(folded, p.tiles - 1u);
-        let hw = p.out_h * p.out_w;
+        "let hw = p.out_h * p.out_w;
         let ct = tile % p.col_tiles;
         let rest = tile / p.col_tiles;",
     );
@@ -91,20 +81,8 @@ pub fn body(t: u32, vec: bool) -> String {
             w.line(format!("let b{tt}_{q} = LD4(weights, kr + {q}u * p.f4 + col{tt});"));
         }
     }
-    for i in 0..TILE_PIXELS {
-        w.line("{");
-        w.line(format!(
-            "let a = subgroupBroadcast(av{}, {}u);",
-            i % LANE_PIXELS,
-            i / LANE_PIXELS
-        ));
-        for tt in 0..t {
-            w.line(format!(
-                "acc{i}_{tt} += b{tt}_0 * a.x + b{tt}_1 * a.y + b{tt}_2 * a.z + b{tt}_3 * a.w;"
-            ));
-        }
-        w.line("}");
-    }
+    // Pixel i is lane i / 8's av{i % 8}.
+    parts::broadcast_mat4(&mut w, TILE_PIXELS, t, |i| (i % LANE_PIXELS, i / LANE_PIXELS));
     w.line("}");
     write_planes(&mut w, t, vec);
     w.finish()
@@ -169,5 +147,3 @@ fn write_planes(w: &mut WgslWriter, t: u32, vec: bool) {
     w.line("}").line("}").line("}").line("}").line("}");
     w.line("}");
 }
-
-const XYZW: [char; 4] = ['x', 'y', 'z', 'w'];

@@ -1,0 +1,64 @@
+//! WGSL the generated conv kernels share: their five bindings, their two entry points (one lane
+//! per output block in workgroups of 64; one 8-lane subgroup per tile), the names of a vec4's
+//! lanes, and the subgroup GEMMs' update (a broadcast operand vec4 times 4 weight vec4s).
+
+use crate::gpu::program::WgslWriter;
+
+/// A vec4's lanes, in order.
+pub(crate) const XYZW: [char; 4] = ['x', 'y', 'z', 'w'];
+
+/// The uniform `p` of WGSL struct `params`, then input, weights, bias and output as vec4 arrays.
+pub(crate) fn conv_bindings(w: &mut WgslWriter, params: &str) {
+    w.line(format!("@group(0) @binding(0) var<uniform> p: {params};"));
+    w.lines(
+        "@group(0) @binding(1) var<storage, read> input: array<Elem4>;
+        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
+        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
+        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;",
+    );
+}
+
+/// Opens `main` for workgroups of 64 invocations, each its own block: `idx` (the folded
+/// invocation index), past `p.total` returning.
+pub(crate) fn blocked_entry(w: &mut WgslWriter) {
+    w.lines(
+        "const WORKGROUP: u32 = 64u;
+        @compute @workgroup_size(WORKGROUP)
+        fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+        let idx = folded_index(wg, groups, lid, WORKGROUP);
+        if (idx >= p.total) { return; }",
+    );
+}
+
+/// Opens `main` for one 8-lane subgroup per workgroup: `lane`, the `tile` index and `live`
+/// (false for the surplus workgroups of a folded dispatch).
+pub(crate) fn subgroup_entry(w: &mut WgslWriter) {
+    w.lines(
+        "@compute @workgroup_size(8)
+        fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+        // Dispatches beyond the per-dimension limit are folded into y. Surplus workgroups redo the
+        // last tile without storing: an early return would make every later subgroup op divergent.
+        let folded = wg.y * nwg.x + wg.x;
+        let live = folded < p.tiles;
+        let tile = min(folded, p.tiles - 1u);",
+    );
+}
+
+/// The update of `rows` × `t` accumulators `acc{i}_{tt}` for one step of 4 channels: row `i`'s
+/// channel vec4 is `av{r}` of lane `l` for `(r, l) = owner(i)`, shared with `subgroupBroadcast`,
+/// times the lane's 4 weight vec4s `b{tt}_0..3` (a mat4 × vec4).
+pub(crate) fn broadcast_mat4(w: &mut WgslWriter, rows: u32, t: u32, owner: impl Fn(u32) -> (u32, u32)) {
+    for i in 0..rows {
+        let (register, lane) = owner(i);
+        w.line("{");
+        w.line(format!("let a = subgroupBroadcast(av{register}, {lane}u);"));
+        for tt in 0..t {
+            w.line(format!(
+                "acc{i}_{tt} += b{tt}_0 * a.x + b{tt}_1 * a.y + b{tt}_2 * a.z + b{tt}_3 * a.w;"
+            ));
+        }
+        w.line("}");
+    }
+}
