@@ -184,7 +184,8 @@ struct Cli {
     /// Only these shapes (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     only: Option<Vec<String>>,
-    /// Timed runs at the least (after warm-up; at least 2 s of them).
+    /// Timed runs at the least (after warm-up; at least 2 s of them). With `--network`: exactly
+    /// this many per layer, after 2 warm-up calls.
     #[arg(long, default_value_t = 10)]
     runs: usize,
     /// The kernel family.
@@ -260,7 +261,7 @@ fn main() -> Result<()> {
         other => bail!("--device must be gpu or cpu; received {other:?}"),
     };
     if let Some(path) = &cli.network {
-        let doc = network::run(path, &device, runs.min(5))?;
+        let doc = network::run(path, &device, runs)?;
         if let Some(out) = out {
             std::fs::write(&out, serde_json::to_string_pretty(&doc)?).with_context(|| format!("cannot write {out}"))?;
             println!("wrote {out}");

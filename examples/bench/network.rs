@@ -91,7 +91,7 @@ pub fn run(path: &str, device: &Device, runs: usize) -> Result<Value> {
         total_flops += flops;
         rows.push(json!({
             "layer": entry["name"], "input_shape": shape, "median_ms": median, "min_ms": min,
-            "flops": flops, "kernel": plan, "first_call_ms": first,
+            "flops": flops, "kernel": plan, "first_call_ms": first, "runs": runs,
         }));
     }
     let gflop = total_flops as f64 / 1e9;
@@ -103,6 +103,6 @@ pub fn run(path: &str, device: &Device, runs: usize) -> Result<Value> {
     Ok(json!({
         "peer": "wgpu-conv2d", "network": network, "data_format": format, "device": device.describe(),
         "total_median_ms": total_median, "total_min_ms": total_min, "total_flops": total_flops,
-        "direct_layers": direct, "layers": rows,
+        "direct_layers": direct, "runs_per_layer": runs, "layers": rows,
     }))
 }

@@ -13,6 +13,7 @@ pub use crate::gpu::program::AlgorithmId;
 use crate::gpu::program::{wgsl, BindingShape, ElementType, ProgramKey, Variant};
 use crate::keras::dtype::FloatType;
 
+pub(crate) mod columns;
 pub mod depthwise;
 pub mod depthwise_planes;
 pub mod direct;

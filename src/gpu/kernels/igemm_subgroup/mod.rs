@@ -10,6 +10,7 @@ use bytemuck::bytes_of;
 use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::device::DeviceCaps;
+use crate::gpu::kernels::columns;
 use crate::gpu::kernels::params::{igemm_uniform, IgemmUniform};
 use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout};
 use crate::gpu::program::{BindingShape, ElementType, Variant};
@@ -88,7 +89,7 @@ pub(crate) fn gemm_uniform(
 }
 
 fn wide_col_tiles(g: &Conv2dGeometry, cols: u32) -> u64 {
-    ((g.filters_per_group() / 4) as u64).div_ceil(8 * cols.max(1) as u64)
+    columns::column_tiles(g.filters_per_group() / 4, cols)
 }
 
 /// Samples shared by both GEMMs, with `f_g` filters per group.
@@ -154,7 +155,7 @@ impl Algorithm for Wide {
     }
 
     fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
-        let cols = (g.filters_per_group() / 4).div_ceil(8).clamp(1, 4) as u32;
+        let cols = columns::lane_columns(g.filters_per_group() / 4, 4);
         Variant::of(&[wide_rows(g), cols, u32::from(epilogue.channels_first_output)])
     }
 
@@ -179,6 +180,8 @@ impl Algorithm for Wide {
         // 1, 2, 3 and 4 vec4 columns per lane, partial column tiles; then each on a call of at
         // most 8 pixels (the tiny tile): one pixel, and 2x2 channels_first (4 pixels).
         let mut out = samples(&[8, 36, 88, 128]);
+        // 3 columns over two column tiles, the second partial (144 filters: 36 vec4s in 48).
+        out.push(Sample::new([1, 5, 6, 8], 144, 3).same());
         for f in [8, 36, 88, 128] {
             out.push(Sample::new([1, 1, 1, 12], f, 1));
             let mut first = Sample::new([1, 2, 2, 8], f, 1).channels_first();

@@ -8,6 +8,7 @@
 use crate::conv::{Chunk, Conv2dGeometry, DataFormat};
 use crate::error::{Error, Result};
 use crate::gpu::device::DeviceCaps;
+use crate::gpu::kernels::columns;
 use crate::gpu::kernels::igemm_subgroup::gemm_uniform;
 use crate::gpu::kernels::params::IgemmUniform;
 use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout};
@@ -40,7 +41,7 @@ fn max_cols(vec: bool) -> u32 {
 }
 
 fn col_tiles(g: &Conv2dGeometry, cols: u32) -> u64 {
-    ((g.filters / 4) as u64).div_ceil(8 * cols.max(1) as u64)
+    columns::column_tiles(g.filters / 4, cols)
 }
 
 impl Program for PointwisePlanes {
@@ -107,7 +108,7 @@ impl Algorithm for PointwisePlanes {
 
     fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue) -> Variant {
         let vec = pixels_per_plane(g).is_multiple_of(4);
-        let cols = (g.filters / 4).div_ceil(8).clamp(1, max_cols(vec) as usize) as u32;
+        let cols = columns::lane_columns(g.filters / 4, max_cols(vec));
         Variant::of(&[cols, u32::from(vec)])
     }
 
@@ -155,6 +156,8 @@ impl Algorithm for PointwisePlanes {
             first([1, 8, 5, 8], 60),
             first([1, 12, 9, 12], 88),
             first([3, 4, 4, 5], 128).same(),
+            // 3 columns over two column tiles, the second partial.
+            first([1, 8, 4, 6], 144),
             // Planes without whole vec4s (7x7, 1x3 maps): 2 columns, partial column tiles (a 1x1
             // map runs as its channels_last twin, see `plan::single_pixel_twin`).
             first([2, 12, 7, 7], 36),
