@@ -250,3 +250,41 @@ fn passes_are_planned_with_their_dispatch() {
         p.describe()
     );
 }
+
+/// The wide subgroup GEMM's tile fits the map and the filters (`kernels::columns` and
+/// `igemm_subgroup::wide_rows`): 7 pixels a lane on 14x14 and 7x7 maps, 8 elsewhere; 3 filter
+/// vec4 columns a lane for 192 and 144 filters, 4 for 256.
+#[test]
+fn wide_gemm_tiles_fit_the_map_and_the_filters() {
+    let software = DeviceCaps {
+        subgroup8: true,
+        software: true,
+        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
+    };
+    // (input, kernel, stride, filters) -> (rows, columns per lane)
+    for (shape, k, s, filters, rows, cols) in [
+        ([1, 14, 14, 256], 3, 1, 256, 56, 4),
+        ([1, 7, 7, 512], 1, 1, 2048, 56, 4),
+        ([1, 28, 28, 512], 1, 2, 1024, 56, 4),
+        ([1, 28, 28, 128], 3, 1, 128, 64, 4),
+        ([1, 56, 56, 64], 1, 1, 256, 64, 4),
+        ([1, 17, 17, 768], 1, 1, 192, 64, 3),
+        ([1, 56, 56, 24], 1, 1, 144, 64, 3),
+        ([1, 35, 35, 64], 3, 1, 96, 64, 3),
+        ([1, 1, 1, 8], 1, 1, 32, igemm_subgroup::WIDE_ROWS_TINY, 1),
+    ] {
+        let g = geometry(shape, k, s, 1, filters, 1, Padding::Same);
+        let p = plan(&g, &software, &AlgorithmFilter::default(), ElementType::F32, linear()).unwrap();
+        assert_eq!(
+            p.algorithm,
+            igemm_subgroup::WIDE_ID,
+            "{shape:?} {filters}: {}",
+            p.describe()
+        );
+        assert_eq!(
+            (p.variant.get(0), p.variant.get(1)),
+            (rows, cols),
+            "{shape:?} k{k} s{s} {filters}"
+        );
+    }
+}
