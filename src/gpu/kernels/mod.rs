@@ -306,6 +306,12 @@ pub trait Algorithm: Program {
     /// True when it can run `g` on a device with `caps` in `element` (declining is not an error).
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, element: ElementType) -> bool;
 
+    /// False where the rules should pass a geometry it supports on to a later entry (it measured
+    /// slower there); the tuner and an explicit algorithm list may still run it.
+    fn preferred_by_rules(&self, _g: &Conv2dGeometry) -> bool {
+        true
+    }
+
     /// The variant it runs for `g` with `epilogue` (one of [`Program::variants`]).
     fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant;
 
@@ -356,8 +362,8 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
         &grouped::TILED,
         &igemm_subgroup::NARROW,
         &igemm_tiled::TILED,
-        &igemm_subgroup::WIDE,
         &winograd::WINOGRAD_F2,
+        &igemm_subgroup::WIDE,
         &igemm_tiled::TUNING_VARIANTS[0],
         &igemm_tiled::TUNING_VARIANTS[1],
         &igemm_tiled::TUNING_VARIANTS[2],

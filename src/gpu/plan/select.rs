@@ -25,8 +25,8 @@ pub fn admits(filter: &AlgorithmFilter, algorithm: &dyn Algorithm, caps: &Device
 }
 
 /// The first admitted algorithm that supports the geometry it would run for the layer `g` (`g`
-/// packed for the vec4 kernels, or `g` itself for one that reads any layout); the direct kernel
-/// when none does.
+/// packed for the vec4 kernels, or `g` itself for one that reads any layout) and, unless the
+/// filter lists algorithms, is preferred by the rules there; the direct kernel when none does.
 pub fn choose(
     g: &Conv2dGeometry,
     caps: &DeviceCaps,
@@ -37,9 +37,10 @@ pub fn choose(
         .iter()
         .copied()
         .find(|a| {
-            admits(filter, *a, caps)
-                && a.elements().contains(&element)
-                && a.supports(&run_geometry(*a, g).1, caps, element)
+            admits(filter, *a, caps) && a.elements().contains(&element) && {
+                let run = run_geometry(*a, g).1;
+                a.supports(&run, caps, element) && (filter.only.is_some() || a.preferred_by_rules(&run))
+            }
         })
         .unwrap_or(&direct::DIRECT)
 }

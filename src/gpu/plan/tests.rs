@@ -4,7 +4,7 @@
 use super::*;
 use crate::conv::{ConvParams, Padding};
 use crate::gpu::device::KernelFamily;
-use crate::gpu::kernels::{depthwise, direct, grouped, igemm_subgroup, igemm_tiled};
+use crate::gpu::kernels::{depthwise, direct, grouped, igemm_subgroup, igemm_tiled, winograd};
 use crate::keras::activation::Activation;
 
 fn geometry(shape: [usize; 4], k: u32, s: u32, d: u32, filters: u32, groups: u32, padding: Padding) -> Conv2dGeometry {
@@ -287,4 +287,53 @@ fn wide_gemm_tiles_fit_the_map_and_the_filters() {
             "{shape:?} k{k} s{s} {filters}"
         );
     }
+}
+
+/// The rules run Winograd on 3x3 stride-1 layers of at least `winograd::RULES_MIN_PIXELS` output
+/// pixels and 64 filters per group (where it measured faster than the wide GEMM), the wide GEMM
+/// on the rest; an explicit algorithm list still runs Winograd anywhere it supports.
+#[test]
+fn winograd_is_the_rule_on_large_3x3_maps() {
+    let software = DeviceCaps {
+        subgroup8: true,
+        software: true,
+        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
+    };
+    let rules = AlgorithmFilter::default();
+    // (input, stride, dilation, filters, groups) -> Winograd by the rules
+    for (shape, s, d, filters, groups, winograd_rule) in [
+        ([1, 56, 56, 64], 1, 1, 64, 1, true),
+        ([8, 32, 32, 64], 1, 1, 64, 1, true),
+        ([1, 64, 64, 256], 1, 2, 256, 1, true),
+        ([1, 56, 56, 128], 1, 2, 128, 2, true),
+        ([1, 56, 56, 128], 1, 1, 32, 1, false),
+        ([1, 28, 28, 128], 1, 1, 128, 1, false),
+        ([1, 14, 14, 256], 1, 1, 256, 1, false),
+        ([1, 112, 112, 64], 2, 1, 64, 1, false),
+    ] {
+        let g = geometry(shape, 3, s, d, filters, groups, Padding::Same);
+        let p = plan(&g, &software, &rules, ElementType::F32, linear()).unwrap();
+        let expected = if winograd_rule {
+            winograd::ID
+        } else {
+            igemm_subgroup::WIDE_ID
+        };
+        assert_eq!(
+            p.algorithm,
+            expected,
+            "{shape:?} s{s} d{d} {filters}/{groups}: {}",
+            p.describe()
+        );
+    }
+    let only = AlgorithmFilter {
+        family: KernelFamily::Auto,
+        only: Some(vec![winograd::ID]),
+    };
+    let g = geometry([1, 14, 14, 256], 3, 1, 1, 256, 1, Padding::Same);
+    assert_eq!(
+        plan(&g, &software, &only, ElementType::F32, linear())
+            .unwrap()
+            .algorithm,
+        winograd::ID
+    );
 }

@@ -19,6 +19,17 @@ pub mod kernel;
 /// The registry id.
 pub const ID: AlgorithmId = AlgorithmId("winograd_f2");
 
+/// Output pixels per call from which the rules prefer Winograd to the wide GEMM, with at least
+/// [`RULES_MIN_FILTERS`] filters per group (two filter vec4 columns a lane). Measured on
+/// llvmpipe (3 alternating rounds, best median, GEMM / Winograd): ResNet50's 56x56x64 -> 64
+/// 1.56x, InceptionV3's 147x147x32 -> 64 1.17x and 71x71 (from 80) -> 192 1.18x; below it the
+/// GEMM won or tied: 28x28x128 -> 128 0.98x, 14x14x256 -> 256 0.86x, 35x35x96 -> 96 0.88x,
+/// 8x8x448 -> 384 0.89x, and with 32 filters (one column) 0.72-1.03x at any size.
+pub const RULES_MIN_PIXELS: usize = 2800;
+
+/// See [`RULES_MIN_PIXELS`].
+pub const RULES_MIN_FILTERS: usize = 64;
+
 /// The algorithm.
 pub struct WinogradF2;
 
@@ -104,6 +115,10 @@ impl Algorithm for WinogradF2 {
 
     fn winograd_weights(&self) -> bool {
         true
+    }
+
+    fn preferred_by_rules(&self, g: &Conv2dGeometry) -> bool {
+        g.batch * g.out_h * g.out_w >= RULES_MIN_PIXELS && g.filters_per_group() >= RULES_MIN_FILTERS
     }
 
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, element: ElementType) -> bool {
