@@ -20,6 +20,15 @@ fn geometry(shape: [usize; 4], k: u32, s: u32, d: u32, filters: u32, groups: u32
     Conv2dGeometry::new(&params, shape).unwrap()
 }
 
+/// A software adapter with 8-lane subgroups (lavapipe's capabilities, roomy limits).
+fn software_caps() -> DeviceCaps {
+    DeviceCaps {
+        subgroup8: true,
+        software: true,
+        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
+    }
+}
+
 fn linear() -> Epilogue {
     Epilogue::new(Activation::Linear, true)
 }
@@ -88,11 +97,7 @@ fn folds_and_refusals() {
 /// nothing else can (here: dense layers on an adapter with neither subgroups nor hardware tiles).
 #[test]
 fn registry_order_and_packing_choose_a_tiled_kernel() {
-    let software = DeviceCaps {
-        subgroup8: true,
-        software: true,
-        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
-    };
+    let software = software_caps();
     let hardware = DeviceCaps {
         software: false,
         ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
@@ -256,11 +261,7 @@ fn passes_are_planned_with_their_dispatch() {
 /// vec4 columns a lane for 192 and 144 filters, 4 for 256.
 #[test]
 fn wide_gemm_tiles_fit_the_map_and_the_filters() {
-    let software = DeviceCaps {
-        subgroup8: true,
-        software: true,
-        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
-    };
+    let software = software_caps();
     // (input, kernel, stride, filters) -> (rows, columns per lane)
     for (shape, k, s, filters, rows, cols) in [
         ([1, 14, 14, 256], 3, 1, 256, 56, 4),
@@ -294,11 +295,7 @@ fn wide_gemm_tiles_fit_the_map_and_the_filters() {
 /// on the rest; an explicit algorithm list still runs Winograd anywhere it supports.
 #[test]
 fn winograd_is_the_rule_on_large_3x3_maps() {
-    let software = DeviceCaps {
-        subgroup8: true,
-        software: true,
-        ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
-    };
+    let software = software_caps();
     let rules = AlgorithmFilter::default();
     // (input, stride, dilation, filters, groups) -> Winograd by the rules
     for (shape, s, d, filters, groups, winograd_rule) in [
