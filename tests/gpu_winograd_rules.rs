@@ -2,7 +2,8 @@
 //! per group: ResNet50's first 3x3 stage, a batch of 8, a dilated layer, grouped), at their real
 //! depth, against the CPU reference (f64) in both formats: within 2e-6 of the largest output
 //! (measured 1.6-2.2e-7 here; the wide GEMM 3.7-4.6e-7),
-//! host == resident, and the wide GEMM on the same layer within the same bound.
+//! host == resident, channels_first written by the kernel (no unpack pass), and the wide GEMM
+//! on the same layer within the same bound.
 
 mod common;
 
@@ -95,6 +96,12 @@ fn winograd_layers_match_the_reference_at_depth() {
             // Adapters without 8-lane subgroups (GL here) run neither kernel.
             if ctx.caps().subgroup8 {
                 assert_eq!(plan.algorithm, winograd::ID, "case {i}: {}", plan.describe());
+                // channels_first is written as it lies: no unpack pass.
+                assert!(
+                    plan.chunks.iter().all(|c| c.unpack.is_none()),
+                    "case {i}: {}",
+                    plan.describe()
+                );
             }
             let want = layer.forward(&x).unwrap();
             let host = layer.forward_on(&device, &x).unwrap();

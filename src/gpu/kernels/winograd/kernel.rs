@@ -22,8 +22,9 @@ fn bt(v: [String; 4]) -> [String; 4] {
     ]
 }
 
-/// The kernel body for `j` tiles and `t` vec4 filter columns per lane.
-pub fn body(j: u32, t: u32) -> String {
+/// The kernel body for `j` tiles and `t` vec4 filter columns per lane, writing a
+/// channels_first output when `nchw`.
+pub fn body(j: u32, t: u32, nchw: bool) -> String {
     let tiles = 8 * j;
     let mut w = WgslWriter::new();
     w.lines(
@@ -35,7 +36,7 @@ pub fn body(j: u32, t: u32) -> String {
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
         ",
     );
-    w.lines(&store::store_functions(false, "p.f4", "p.f4 * 4u"));
+    w.lines(&store::store_functions(nchw, "p.f4", "p.f4 * 4u"));
     w.lines(
         "// Tile columns (rows) of an output axis of `len` with dilation `d`: per residue class of d,
         // the class's outputs in pairs.

@@ -85,18 +85,23 @@ impl Program for WinogradF2 {
     }
 
     fn variant_params(&self) -> &'static [&'static str] {
-        &["lane_tiles", "cols"]
+        &["lane_tiles", "cols", "nchw"]
     }
 
     fn variants(&self) -> Vec<Variant> {
-        [[1, 1], [1, 2], [2, 1], [2, 2]]
-            .iter()
-            .map(|v| Variant::of(v))
-            .collect()
+        let mut out = Vec::new();
+        for nchw in 0..2 {
+            out.extend(
+                [[1, 1], [1, 2], [2, 1], [2, 2]]
+                    .iter()
+                    .map(|&[j, t]| Variant::of(&[j, t, nchw])),
+            );
+        }
+        out
     }
 
     fn body(&self, variant: &Variant) -> String {
-        kernel::body(variant.get(0), variant.get(1))
+        kernel::body(variant.get(0), variant.get(1), variant.get(2) != 0)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -117,6 +122,10 @@ impl Algorithm for WinogradF2 {
         true
     }
 
+    fn writes_channels_first(&self) -> bool {
+        true
+    }
+
     fn preferred_by_rules(&self, g: &Conv2dGeometry) -> bool {
         g.batch * g.out_h * g.out_w >= RULES_MIN_PIXELS && g.filters_per_group() >= RULES_MIN_FILTERS
     }
@@ -133,14 +142,18 @@ impl Algorithm for WinogradF2 {
             && g.cin_per_group() > 1
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
         // Measured on llvmpipe (same run, min ms; r50_3x3 / r50_3x3_deep / batch8): 1 tile x 32 f
         // 7.1 / 9.5 / 19.6, 1 x 64 f 7.0 / 8.5 / 24.7, 2 x 32 f 6.9 / 9.7 / 21.2, 2 x 64 f
         // 4.9 / 8.1 / 11.9: two tiles per lane amortise the weight loads over 16 tiles. Small
         // layers keep one, so their workgroups stay many.
         let t = (g.filters_per_group() / 4).div_ceil(8).clamp(1, 2) as u32;
         let per_image = g.out_h.div_ceil(2) * g.out_w.div_ceil(2);
-        Variant::of(&[if per_image >= 128 { 2 } else { 1 }, t])
+        Variant::of(&[
+            if per_image >= 128 { 2 } else { 1 },
+            t,
+            u32::from(epilogue.channels_first_output),
+        ])
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -178,6 +191,12 @@ impl Algorithm for WinogradF2 {
             // Groups, and a packed (channels_first, odd channels) layer.
             Sample::new([1, 10, 9, 16], 24, 3).same().groups(2),
             Sample::new([1, 5, 9, 10], 6, 3).same().channels_first(),
+            // channels_first written as it lies (filters in whole vec4s), every tile and column
+            // count; one dilated, two images.
+            Sample::new([1, 8, 9, 11], 12, 3).same().channels_first(),
+            Sample::new([2, 12, 8, 7], 44, 3).same().channels_first(),
+            Sample::new([1, 8, 24, 24], 12, 3).same().dilation(2).channels_first(),
+            Sample::new([1, 8, 23, 24], 40, 3).same().channels_first(),
         ]
     }
 }
