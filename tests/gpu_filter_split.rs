@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestRng;
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Error, GpuTensor, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Error, Tensor};
 
 struct Case {
     input: [usize; 4],
@@ -105,11 +105,7 @@ fn kernels_over_the_binding_limit_run_as_filter_slices() {
         let x = Tensor::new(c.input, x).unwrap();
         let want = layer.forward(&x).unwrap();
         let host = layer.forward_on(&device, &x).unwrap();
-        let resident = layer
-            .forward_gpu(&GpuTensor::upload(&tiny, &x).unwrap())
-            .unwrap()
-            .download()
-            .unwrap();
+        let resident = common::gpu::forward_resident(&tiny, &layer, &x);
         assert_eq!(host.data(), resident.data(), "case {i}");
         if integers {
             assert_eq!(host.data(), want.data(), "case {i}");

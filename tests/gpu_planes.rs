@@ -7,7 +7,7 @@
 mod common;
 
 use common::TestRng;
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuTensor, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Tensor};
 
 struct Case {
     /// (N, C, H, W).
@@ -117,11 +117,7 @@ fn channels_first_mobile_layers_run_without_layout_passes() {
         assert_eq!(host.shape(), want.shape(), "case {i}");
         let err = common::relative_error(&host, &want);
         assert!(err < 1e-5, "case {i}: relative error {err:e} ({described})");
-        let resident = layer
-            .forward_gpu(&GpuTensor::upload(&ctx, &x).unwrap())
-            .unwrap()
-            .download()
-            .unwrap();
+        let resident = common::gpu::forward_resident(&ctx, &layer, &x);
         assert_eq!(resident.data(), host.data(), "case {i}");
     }
     assert_eq!(ctx.uncaptured_errors(), 0);

@@ -8,7 +8,7 @@ mod common;
 
 use common::TestRng;
 use wgpu_conv2d::gpu::kernels::direct;
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuTensor, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Tensor};
 
 struct Stem {
     /// (N, H, W, C) whatever the format.
@@ -105,11 +105,7 @@ fn strided_few_channel_layers_fold_their_kernel_columns() {
                 let err = common::relative_error(&host, &want);
                 assert!(err < 1e-5, "case {i}: relative error {err:e} ({described})");
             }
-            let resident = layer
-                .forward_gpu(&GpuTensor::upload(&ctx, &x).unwrap())
-                .unwrap()
-                .download()
-                .unwrap();
+            let resident = common::gpu::forward_resident(&ctx, &layer, &x);
             assert_eq!(resident.data(), host.data(), "case {i}");
         }
     }

@@ -9,7 +9,7 @@ mod common;
 
 use common::TestRng;
 use wgpu_conv2d::gpu::kernels::{igemm_subgroup, winograd};
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, GpuTensor, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, Tensor};
 
 struct Case {
     /// (N, H, W, C) whatever the format.
@@ -111,11 +111,7 @@ fn winograd_layers_match_the_reference_at_depth() {
                 "case {i} first={channels_first}: relative error {err:e} ({})",
                 plan.describe()
             );
-            let resident = layer
-                .forward_gpu(&GpuTensor::upload(&ctx, &x).unwrap())
-                .unwrap()
-                .download()
-                .unwrap();
+            let resident = common::gpu::forward_resident(&ctx, &layer, &x);
             assert_eq!(resident.data(), host.data(), "case {i}: host and resident differ");
             if ctx.caps().subgroup8 {
                 let by_gemm = layer.forward_on(&gemm, &x).unwrap();

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use wgpu_conv2d::{GpuContext, GpuOptions};
+use wgpu_conv2d::{Conv2d, GpuContext, GpuOptions, GpuTensor, Tensor};
 
 fn required() -> bool {
     std::env::var_os("WGPU_CONV2D_REQUIRE_GPU").is_some() || std::env::var_os("CI").is_some()
@@ -52,4 +52,13 @@ pub fn tiny_gpu() -> Option<Arc<GpuContext>> {
     .expect("tiny-limits device");
     ctx.set_nan_fill_outputs(true);
     Some(ctx)
+}
+
+/// `layer` on `x` with the input uploaded and the output downloaded: the resident path.
+pub fn forward_resident(ctx: &Arc<GpuContext>, layer: &Conv2d, x: &Tensor) -> Tensor {
+    layer
+        .forward_gpu(&GpuTensor::upload(ctx, x).unwrap())
+        .unwrap()
+        .download()
+        .unwrap()
 }

@@ -9,6 +9,7 @@
 use crate::conv::{Chunk, Conv2dGeometry};
 use crate::error::Result;
 use crate::gpu::device::DeviceCaps;
+use crate::gpu::kernels::columns;
 use crate::gpu::kernels::igemm_subgroup::{gemm_uniform, vec4_layout};
 use crate::gpu::kernels::params::IgemmUniform;
 use crate::gpu::kernels::{Algorithm, AlgorithmId, Epilogue, Family, Program, Sample, UniformLayout};
@@ -68,7 +69,7 @@ pub fn filter_transform(kernel: &[f32], [kh, kw, cin, f]: [usize; 4]) -> Vec<f32
 
 /// Column tiles (8·4t filters each) per group.
 fn col_tiles(g: &Conv2dGeometry, t: u32) -> u64 {
-    ((g.filters_per_group() / 4) as u64).div_ceil(8 * t as u64)
+    columns::column_tiles(g.filters_per_group() / 4, t)
 }
 
 /// Output tiles of a chunk: per image, the 2x2 tiles of each residue class of the dilation.
@@ -147,7 +148,7 @@ impl Algorithm for WinogradF2 {
         // 7.1 / 9.5 / 19.6, 1 x 64 f 7.0 / 8.5 / 24.7, 2 x 32 f 6.9 / 9.7 / 21.2, 2 x 64 f
         // 4.9 / 8.1 / 11.9: two tiles per lane amortise the weight loads over 16 tiles. Small
         // layers keep one, so their workgroups stay many.
-        let t = (g.filters_per_group() / 4).div_ceil(8).clamp(1, 2) as u32;
+        let t = columns::lane_columns(g.filters_per_group() / 4, 2);
         let per_image = g.out_h.div_ceil(2) * g.out_w.div_ceil(2);
         Variant::of(&[
             if per_image >= 128 { 2 } else { 1 },
