@@ -6,7 +6,7 @@ mod common;
 use common::oracle::{conv_nhwc, to_nchw, Problem};
 use common::TestRng;
 use wgpu_conv2d::activation::{apply_last_axis, Activation, ACTIVATION_NAMES};
-use wgpu_conv2d::gpu::kernels::{depthwise, grouped, igemm_subgroup, igemm_tiled, AlgorithmId};
+use wgpu_conv2d::gpu::kernels::{depthwise, grouped, igemm_subgroup, igemm_tiled, texture_weights, AlgorithmId};
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Conv2dGeometry, Device, Tensor};
 
 /// The algorithms a sweep ran, whether the layer was packed for them, and how often.
@@ -523,7 +523,7 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
     println!("kernels used: {kernels:?}");
     assert!(used(&kernels, grouped::ID, false), "{kernels:?}");
     if ctx.caps().subgroup8 {
-        assert!(used(&kernels, igemm_subgroup::WIDE_ID, false), "{kernels:?}");
+        assert!(used(&kernels, texture_weights::WIDE_ID, false), "{kernels:?}");
         assert!(used(&kernels, igemm_subgroup::NARROW_ID, false), "{kernels:?}");
     }
 }
@@ -613,7 +613,7 @@ fn channel_padded_path_matches_the_oracle() {
     println!("kernels used: {kernels:?}");
     if ctx.caps().subgroup8 {
         let padded = true;
-        assert!(used(&kernels, igemm_subgroup::WIDE_ID, padded), "{kernels:?}");
+        assert!(used(&kernels, texture_weights::WIDE_ID, padded), "{kernels:?}");
         assert!(used(&kernels, igemm_subgroup::NARROW_ID, padded), "{kernels:?}");
     }
 }

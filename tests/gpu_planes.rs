@@ -69,9 +69,9 @@ fn channels_first_mobile_layers_run_without_layout_passes() {
     let mut rng = TestRng(0x91A4E5);
     let cases = [
         // Expand and project 1x1 layers: planes of whole vec4s (28x28, 14x14), then of 49 values.
-        case([1, 16, 28, 28], 96, 1, 1, false, "pointwise_planes"),
-        case([2, 144, 14, 14], 24, 1, 1, false, "pointwise_planes"),
-        case([1, 32, 7, 7], 160, 1, 1, false, "pointwise_planes"),
+        case([1, 16, 28, 28], 96, 1, 1, false, "pointwise_planes_texture"),
+        case([2, 144, 14, 14], 24, 1, 1, false, "pointwise_planes_texture"),
+        case([1, 32, 7, 7], 160, 1, 1, false, "pointwise_planes_texture"),
         // Depthwise: an odd width at stride 2 (ZeroPadding2D's 29x29), even 3x3 and 5x5 at stride
         // 1, an odd width at stride 1, a depth multiplier of 2.
         Case {

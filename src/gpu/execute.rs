@@ -16,10 +16,7 @@ use crate::gpu::plan::{ChunkPlan, Plan, Step};
 use crate::gpu::program::cache::CompileInput;
 
 pub(crate) fn pooled(b: &PooledBuffer) -> Bound<'_> {
-    Bound {
-        id: b.id(),
-        buffer: b.buffer(),
-    }
+    Bound::buffer(b.id(), b.buffer())
 }
 
 /// The axis along which chunks cut rows: 1 for `(N, H, W, C)`, 2 for `(N, C, H, W)`.
@@ -169,6 +166,9 @@ pub(crate) fn run_resident(
     };
     let axis = row_axis(geom.data_format);
     check_band_alignment(plan, in_shape, axis)?;
+    let source = input
+        .as_buffer()
+        .ok_or_else(|| Error::Unsupported("internal: a layer's input bound as a texture".into()))?;
     let output = buffers::output(ctx, "wgpu-conv2d output", element, total)?;
     for cp in chunks {
         let c = cp.chunk;
@@ -180,7 +180,7 @@ pub(crate) fn run_resident(
         ctx.scoped("copying an input band", || {
             for_each_run(in_shape, axis, images, (c.in_row_start, c.in_rows), |src, len| {
                 let (src, dst, len) = (src as u64 * bytes, at as u64 * bytes, len as u64 * bytes);
-                gather.copy_buffer_to_buffer(input.buffer, src, band.buffer(), dst, len);
+                gather.copy_buffer_to_buffer(source, src, band.buffer(), dst, len);
                 at += len as usize / bytes as usize;
             })
         })?;

@@ -16,6 +16,8 @@ pub struct DeviceCaps {
     pub max_invocations_per_workgroup: u32,
     /// `max_compute_workgroup_size_x`, `_y`, `_z`.
     pub max_workgroup_size: [u32; 3],
+    /// `max_texture_dimension_2d`: the widest and tallest kernel texture.
+    pub max_texture_2d: u32,
     /// Subgroups of exactly 8 lanes (the `SUBGROUP` feature on an adapter such as lavapipe).
     pub subgroup8: bool,
     /// A CPU (software) adapter: it rewards few loads per FLOP and punishes workgroup memory.
@@ -41,6 +43,7 @@ impl DeviceCaps {
                 limits.max_compute_workgroup_size_y,
                 limits.max_compute_workgroup_size_z,
             ],
+            max_texture_2d: limits.max_texture_dimension_2d,
             subgroup8,
             software,
             shader_f16: false,

@@ -5,7 +5,8 @@ use crate::gpu::device::options::GpuOptions;
 
 /// The limits the kernels need: WebGPU's downlevel defaults, raised to the adapter's buffer and
 /// dispatch sizes so that large tensors split less, and to its workgroup memory and sizes so that
-/// the larger GEMM tiles are offered where the adapter holds them.
+/// the larger GEMM tiles are offered where the adapter holds them, and to its 2-D texture size so
+/// that more kernels fit a texture.
 pub fn needed_limits(available: &wgpu::Limits) -> wgpu::Limits {
     wgpu::Limits {
         max_storage_buffer_binding_size: available.max_storage_buffer_binding_size,
@@ -15,6 +16,7 @@ pub fn needed_limits(available: &wgpu::Limits) -> wgpu::Limits {
         max_compute_invocations_per_workgroup: available.max_compute_invocations_per_workgroup,
         max_compute_workgroup_size_x: available.max_compute_workgroup_size_x,
         max_compute_workgroup_size_y: available.max_compute_workgroup_size_y,
+        max_texture_dimension_2d: available.max_texture_dimension_2d,
         ..wgpu::Limits::downlevel_defaults()
     }
 }

@@ -29,6 +29,7 @@ pub(crate) mod parts;
 pub mod pointwise_planes;
 pub mod round_values;
 pub(crate) mod store;
+pub mod texture_weights;
 pub mod winograd;
 
 pub use epilogue::{activation_id, Epilogue};
@@ -60,14 +61,18 @@ pub enum WeightPrep {
     Winograd,
     /// Packed, then Winograd-transformed.
     PackedWinograd(layout::Packing),
+    /// Keras's kernel (packed with the layer, when it is) as an rgba32float texture: one row per
+    /// HWIO row `(ky, kx, channel)`, one texel per 4 filters, for the GEMMs that read it with
+    /// `textureLoad` (a texel fetch costs llvmpipe about half a storage load, measured).
+    Texture(Option<layout::Packing>),
 }
 
 impl WeightPrep {
     /// The kernel in this layout, from Keras's HWIO `kernel` of `[kh, kw, cin_g, f]` with `groups`.
     pub fn kernel(self, kernel: &[f32], shape: [usize; 4], groups: usize) -> Cow<'_, [f32]> {
         match self {
-            Self::Hwio => Cow::Borrowed(kernel),
-            Self::Packed(p) => Cow::Owned(p.kernel(kernel, shape, groups)),
+            Self::Hwio | Self::Texture(None) => Cow::Borrowed(kernel),
+            Self::Packed(p) | Self::Texture(Some(p)) => Cow::Owned(p.kernel(kernel, shape, groups)),
             Self::Winograd => Cow::Owned(winograd::filter_transform(kernel, shape)),
             Self::PackedWinograd(p) => Cow::Owned(winograd::filter_transform(
                 &p.kernel(kernel, shape, groups),
@@ -79,8 +84,8 @@ impl WeightPrep {
     /// The bias in this layout.
     pub fn bias(self, bias: &[f32], groups: usize) -> Cow<'_, [f32]> {
         match self {
-            Self::Hwio | Self::Winograd => Cow::Borrowed(bias),
-            Self::Packed(p) | Self::PackedWinograd(p) => Cow::Owned(p.bias(bias, groups)),
+            Self::Hwio | Self::Winograd | Self::Texture(None) => Cow::Borrowed(bias),
+            Self::Packed(p) | Self::PackedWinograd(p) | Self::Texture(Some(p)) => Cow::Owned(p.bias(bias, groups)),
         }
     }
 
@@ -89,7 +94,18 @@ impl WeightPrep {
         match self {
             Self::Hwio | Self::Winograd => None,
             Self::Packed(p) | Self::PackedWinograd(p) => Some(p),
+            Self::Texture(p) => p,
         }
+    }
+
+    /// The kernel's HWIO shape in this layout (packed when the layer is), from Keras's `shape`.
+    pub fn kernel_shape(self, shape: [usize; 4], groups: usize) -> [usize; 4] {
+        self.packing().map_or(shape, |p| p.kernel_shape(shape, groups))
+    }
+
+    /// True when the kernel is resident as a texture.
+    pub fn is_texture(self) -> bool {
+        matches!(self, Self::Texture(_))
     }
 
     /// How the kernel is stored for a call stored as `element`: as `element`, except a
@@ -98,7 +114,7 @@ impl WeightPrep {
     pub fn kernel_element(self, element: ElementType) -> ElementType {
         match self {
             Self::Winograd | Self::PackedWinograd(_) => ElementType::F32,
-            Self::Hwio | Self::Packed(_) => element,
+            Self::Hwio | Self::Packed(_) | Self::Texture(_) => element,
         }
     }
 
@@ -108,6 +124,7 @@ impl WeightPrep {
             Self::Hwio => "wgpu-conv2d kernel",
             Self::Packed(_) => "wgpu-conv2d kernel (packed)",
             Self::Winograd | Self::PackedWinograd(_) => "wgpu-conv2d kernel (Winograd)",
+            Self::Texture(_) => "wgpu-conv2d kernel (texture)",
         }
     }
 }
@@ -297,6 +314,11 @@ pub trait Algorithm: Program {
         false
     }
 
+    /// True when it reads its kernel from a texture ([`WeightPrep::Texture`]).
+    fn texture_weights(&self) -> bool {
+        false
+    }
+
     /// True when its write step can write a channels_first output ([`Epilogue::channels_first_output`]);
     /// its variants then carry the output layout, so the write step is chosen when it compiles.
     fn writes_channels_first(&self) -> bool {
@@ -350,11 +372,14 @@ pub fn run_geometry(algorithm: &dyn Algorithm, g: &Conv2dGeometry) -> (Option<la
 }
 
 /// The algorithms in priority order: the planner runs the first that the context's filter admits
-/// and that supports the geometry. The direct kernel, last, supports everything. The entries
-/// after the wide GEMM are never the rules' choice for a layer the wide or the 32x32 tiled GEMM
+/// and that supports the geometry. The direct kernel, last, supports everything. The wide GEMM
+/// reading its weights from a texture comes before the one reading a buffer, which takes the
+/// layers the first declines (half types, kernels over the texture size). The entries after the
+/// wide GEMM are never the rules' choice for a layer the wide or the 32x32 tiled GEMM
 /// takes: they are there for the tuner (and for explicit `GpuOptions::algorithms`).
 pub fn registry() -> &'static [&'static dyn Algorithm] {
     static REGISTRY: &[&dyn Algorithm] = &[
+        &texture_weights::PLANES,
         &pointwise_planes::PLANES,
         &depthwise_planes::PLANES,
         &depthwise::TILED,
@@ -363,6 +388,7 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
         &igemm_subgroup::NARROW,
         &igemm_tiled::TILED,
         &winograd::WINOGRAD_F2,
+        &texture_weights::WIDE,
         &igemm_subgroup::WIDE,
         &igemm_tiled::TUNING_VARIANTS[0],
         &igemm_tiled::TUNING_VARIANTS[1],

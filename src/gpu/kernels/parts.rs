@@ -1,4 +1,4 @@
-//! WGSL the generated conv kernels share: their five bindings, their two entry points (one lane
+//! WGSL the generated conv kernels share: their five bindings (the weights a buffer or a texture), their two entry points (one lane
 //! per output block in workgroups of 64; one 8-lane subgroup per tile), the names of a vec4's
 //! lanes, and the subgroup GEMMs' update (a broadcast operand vec4 times 4 weight vec4s).
 
@@ -16,6 +16,29 @@ pub(crate) fn conv_bindings(w: &mut WgslWriter, params: &str) {
         @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;",
     );
+}
+
+/// As [`conv_bindings`], the weights at 2 a `texture_2d<f32>` of one row per HWIO row and one
+/// texel per 4 filters ([`crate::gpu::kernels::WeightPrep::Texture`]).
+pub(crate) fn conv_bindings_texture_weights(w: &mut WgslWriter, params: &str) {
+    w.line(format!("@group(0) @binding(0) var<uniform> p: {params};"));
+    w.lines(
+        "@group(0) @binding(1) var<storage, read> input: array<Elem4>;
+        @group(0) @binding(2) var weights: texture_2d<f32>;
+        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
+        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;",
+    );
+}
+
+/// The subgroup GEMMs' load of `b{tt}_{q}`, weight row `kr + q`'s vec4 of filters `col{tt}`:
+/// from the buffer (`kr` then counts vec4s: the row times `p.f4`) or from the texture (`kr` the
+/// row).
+pub(crate) fn weight_load(texture: bool, tt: u32, q: u32) -> String {
+    if texture {
+        format!("let b{tt}_{q} = textureLoad(weights, vec2<u32>(col{tt}, kr + {q}u), 0);")
+    } else {
+        format!("let b{tt}_{q} = LD4(weights, kr + {q}u * p.f4 + col{tt});")
+    }
 }
 
 /// Opens `main` for workgroups of 64 invocations, each its own block: `idx` (the folded

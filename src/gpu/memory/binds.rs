@@ -1,5 +1,5 @@
 //! Bind-group reuse: a layer's passes keep their bind groups (and the uniform buffer each one
-//! binds) keyed by binding shape, uniform contents and the ids of the buffers bound, so a repeated
+//! binds) keyed by binding shape, uniform contents and the ids of the resources bound, so a repeated
 //! call with pooled buffers creates and writes nothing. Pipelines of one shape share one explicit
 //! layout, so a cached group is valid for every program of that shape.
 
@@ -11,11 +11,36 @@ use crate::gpu::device::GpuContext;
 use crate::gpu::memory::buffers;
 use crate::gpu::program::BindingShape;
 
-/// A buffer as bound: its id (the cache key) and the buffer.
+/// A resource as bound: its id (the cache key) and the buffer or texture.
 #[derive(Clone, Copy)]
 pub(crate) struct Bound<'a> {
     pub id: u64,
-    pub buffer: &'a wgpu::Buffer,
+    pub resource: Resource<'a>,
+}
+
+/// What a binding holds: a storage buffer, or a texture (a kernel read with `textureLoad`).
+#[derive(Clone, Copy)]
+pub(crate) enum Resource<'a> {
+    Buffer(&'a wgpu::Buffer),
+    Texture(&'a wgpu::TextureView),
+}
+
+impl<'a> Bound<'a> {
+    /// A buffer binding.
+    pub(crate) fn buffer(id: u64, buffer: &'a wgpu::Buffer) -> Self {
+        Self {
+            id,
+            resource: Resource::Buffer(buffer),
+        }
+    }
+
+    /// The buffer, when this is a buffer binding.
+    pub(crate) fn as_buffer(&self) -> Option<&'a wgpu::Buffer> {
+        match self.resource {
+            Resource::Buffer(b) => Some(b),
+            Resource::Texture(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,6 +68,7 @@ pub(crate) struct BindCache {
 
 impl BindCache {
     /// The bind group of `shape` binding a uniform holding `uniform` at 0, then `buffers` at 1, 2, ...
+    /// (the caller binds what `shape`'s slots say: a texture only where a slot is one).
     pub(crate) fn get(
         &self,
         ctx: &GpuContext,
@@ -67,7 +93,10 @@ impl BindCache {
             }];
             entries.extend(buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
-                resource: b.buffer.as_entire_binding(),
+                resource: match b.resource {
+                    Resource::Buffer(buffer) => buffer.as_entire_binding(),
+                    Resource::Texture(view) => wgpu::BindingResource::TextureView(view),
+                },
             }));
             ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("wgpu-conv2d"),

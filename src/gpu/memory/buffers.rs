@@ -50,6 +50,57 @@ pub(crate) fn upload(ctx: &GpuContext, label: &str, element: ElementType, data: 
     init(ctx, label, &element.encode(data), wgpu::BufferUsages::STORAGE)
 }
 
+/// An rgba32float texture of `width` × `height` texels holding `data` row by row (4 floats a
+/// texel), owned by the caller (a kernel read with `textureLoad`), and its view.
+pub(crate) fn upload_texture(
+    ctx: &GpuContext,
+    label: &str,
+    data: &[f32],
+    (width, height): (u32, u32),
+) -> Result<(wgpu::Texture, wgpu::TextureView)> {
+    injected_oom(ctx, label)?;
+    if data.len() as u64 != 4 * width as u64 * height as u64 || width == 0 || height == 0 {
+        return Err(Error::Unsupported(format!(
+            "internal: {} values for a {width} x {height} texture",
+            data.len()
+        )));
+    }
+    let size = wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: 1,
+    };
+    ctx.scoped("creating a texture", || {
+        let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some(label),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        ctx.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: &texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            bytemuck::cast_slice(data),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(16 * width),
+                rows_per_image: Some(height),
+            },
+            size,
+        );
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        (texture, view)
+    })
+}
+
 /// A uniform buffer holding `bytes` (made once per cached bind group).
 pub(crate) fn uniform_bytes(ctx: &GpuContext, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
     init(ctx, label, bytes, wgpu::BufferUsages::UNIFORM)

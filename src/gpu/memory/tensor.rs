@@ -21,13 +21,17 @@ pub(crate) enum TensorBuffer {
 }
 
 impl TensorBuffer {
+    pub(crate) fn buffer(&self) -> &wgpu::Buffer {
+        match self {
+            Self::Pooled(b) => b.buffer(),
+            Self::External { buffer, .. } => buffer,
+        }
+    }
+
     pub(crate) fn bound(&self) -> Bound<'_> {
         match self {
-            Self::Pooled(b) => Bound {
-                id: b.id(),
-                buffer: b.buffer(),
-            },
-            Self::External { id, buffer } => Bound { id: *id, buffer },
+            Self::Pooled(b) => Bound::buffer(b.id(), b.buffer()),
+            Self::External { id, buffer } => Bound::buffer(*id, buffer),
         }
     }
 }
@@ -171,7 +175,7 @@ impl GpuTensor {
     /// `4 · len` bytes (f32, row-major); the crate's own output buffers have `STORAGE | COPY_SRC |
     /// COPY_DST` usage and may be larger. Do not write to it while a layer reads it.
     pub fn buffer(&self) -> &wgpu::Buffer {
-        self.buffer.bound().buffer
+        self.buffer.buffer()
     }
 
     /// The shape.
@@ -211,8 +215,7 @@ impl GpuTensor {
         let encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("download"),
         });
-        let values =
-            buffers::submit_and_read(&self.ctx, encoder, self.buffer.bound().buffer, self.element, self.len())?;
+        let values = buffers::submit_and_read(&self.ctx, encoder, self.buffer.buffer(), self.element, self.len())?;
         Tensor::new(self.shape.clone(), values)
     }
 }

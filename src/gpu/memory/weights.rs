@@ -8,31 +8,44 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuContext;
 use crate::gpu::kernels::WeightPrep;
-use crate::gpu::memory::binds::{BindCache, Bound};
+use crate::gpu::memory::binds::{BindCache, Bound, Resource};
 use crate::gpu::memory::{buffers, pool};
 use crate::gpu::program::ElementType;
 
 /// A weight buffer with its bind-group cache id.
 type Resident = (u64, wgpu::Buffer);
 
+/// Where a kernel is resident: a storage buffer, or a texture ([`WeightPrep::Texture`]).
+enum KernelStore {
+    Buffer(wgpu::Buffer),
+    Texture {
+        _texture: wgpu::Texture,
+        view: wgpu::TextureView,
+    },
+}
+
 /// The kernel and bias in one layout.
 pub(crate) struct Prepared {
-    kernel: Resident,
+    kernel: (u64, KernelStore),
     bias: Option<Resident>,
 }
 
 impl Prepared {
     pub(crate) fn kernel(&self) -> Bound<'_> {
+        let resource = match &self.kernel.1 {
+            KernelStore::Buffer(buffer) => Resource::Buffer(buffer),
+            KernelStore::Texture { view, .. } => Resource::Texture(view),
+        };
         Bound {
             id: self.kernel.0,
-            buffer: &self.kernel.1,
+            resource,
         }
     }
 
     /// The bias, or the context's placeholder for a layer without one.
     pub(crate) fn bias<'a>(&'a self, ctx: &'a GpuContext) -> Bound<'a> {
         let (id, buffer) = self.bias.as_ref().unwrap_or(&ctx.dummy);
-        Bound { id: *id, buffer }
+        Bound::buffer(*id, buffer)
     }
 }
 
@@ -108,10 +121,21 @@ impl GpuWeights {
                 "the kernel ({bytes} bytes) exceeds the device limit of {limit} bytes per binding"
             )));
         }
-        let kernel = (
-            pool::next_id(),
-            buffers::upload(ctx, prep.label(), prep.kernel_element(self.element), &prepared)?,
-        );
+        let store = if prep.is_texture() {
+            let (texture, view) = self.texture(ctx, prep, &prepared)?;
+            KernelStore::Texture {
+                _texture: texture,
+                view,
+            }
+        } else {
+            KernelStore::Buffer(buffers::upload(
+                ctx,
+                prep.label(),
+                prep.kernel_element(self.element),
+                &prepared,
+            )?)
+        };
+        let kernel = (pool::next_id(), store);
         let bias = bias
             .map(|b| {
                 let b = prep.bias(b, self.groups);
@@ -124,6 +148,27 @@ impl GpuWeights {
             .entry(prep)
             .or_insert_with(|| Arc::new(Prepared { kernel, bias }));
         Ok(())
+    }
+
+    /// The f32 kernel `prepared` (in the layout `prep`) as a texture of one row per HWIO row and
+    /// one texel per 4 filters.
+    fn texture(
+        &self,
+        ctx: &GpuContext,
+        prep: WeightPrep,
+        prepared: &[f32],
+    ) -> Result<(wgpu::Texture, wgpu::TextureView)> {
+        let [kh, kw, cin_g, filters] = prep.kernel_shape(self.shape, self.groups);
+        let rows = kh * kw * cin_g;
+        let limit = ctx.caps.max_texture_2d as usize;
+        if self.element != ElementType::F32 || !filters.is_multiple_of(4) || filters / 4 > limit || rows > limit {
+            return Err(Error::Unsupported(format!(
+                "internal: a {} kernel of {rows} rows x {filters} filters as a texture (at most {limit} x {limit} \
+                 texels of 4 float32 filters)",
+                self.element
+            )));
+        }
+        buffers::upload_texture(ctx, prep.label(), prepared, ((filters / 4) as u32, rows as u32))
     }
 
     /// The weights in the layout `prep`, which [`GpuWeights::prepare`] must have uploaded.

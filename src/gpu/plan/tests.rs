@@ -4,7 +4,7 @@
 use super::*;
 use crate::conv::{ConvParams, Padding};
 use crate::gpu::device::KernelFamily;
-use crate::gpu::kernels::{depthwise, direct, grouped, igemm_subgroup, igemm_tiled, winograd};
+use crate::gpu::kernels::{depthwise, direct, grouped, igemm_subgroup, igemm_tiled, texture_weights, winograd};
 use crate::keras::activation::Activation;
 
 fn geometry(shape: [usize; 4], k: u32, s: u32, d: u32, filters: u32, groups: u32, padding: Padding) -> Conv2dGeometry {
@@ -25,6 +25,8 @@ fn software_caps() -> DeviceCaps {
     DeviceCaps {
         subgroup8: true,
         software: true,
+        // lavapipe's 2-D texture size.
+        max_texture_2d: 16384,
         ..DeviceCaps::with_limits(128 << 20, 256 << 20, 65535)
     }
 }
@@ -133,13 +135,13 @@ fn registry_order_and_packing_choose_a_tiled_kernel() {
         (([1, 16, 16, 128], 3, 1, 1, 128, 32), grouped::ID, grouped::ID, false),
         (
             ([1, 16, 16, 64], 3, 1, 1, 64, 1),
-            igemm_subgroup::WIDE_ID,
+            texture_weights::WIDE_ID,
             igemm_tiled::ID,
             false,
         ),
         (
             ([1, 16, 16, 3], 7, 2, 1, 64, 1),
-            igemm_subgroup::WIDE_ID,
+            texture_weights::WIDE_ID,
             igemm_tiled::ID,
             true,
         ),
@@ -163,7 +165,7 @@ fn registry_order_and_packing_choose_a_tiled_kernel() {
         ),
         (
             ([1, 16, 16, 6], 3, 1, 1, 64, 2),
-            igemm_subgroup::WIDE_ID,
+            texture_weights::WIDE_ID,
             igemm_tiled::ID,
             true,
         ),
@@ -175,7 +177,7 @@ fn registry_order_and_packing_choose_a_tiled_kernel() {
         ),
         (
             ([1, 7, 7, 64], 1, 1, 1, 1001, 1),
-            igemm_subgroup::WIDE_ID,
+            texture_weights::WIDE_ID,
             igemm_tiled::ID,
             true,
         ),
@@ -278,7 +280,7 @@ fn wide_gemm_tiles_fit_the_map_and_the_filters() {
         let p = plan(&g, &software, &AlgorithmFilter::default(), ElementType::F32, linear()).unwrap();
         assert_eq!(
             p.algorithm,
-            igemm_subgroup::WIDE_ID,
+            texture_weights::WIDE_ID,
             "{shape:?} {filters}: {}",
             p.describe()
         );
@@ -313,7 +315,7 @@ fn winograd_is_the_rule_on_large_3x3_maps() {
         let expected = if winograd_rule {
             winograd::ID
         } else {
-            igemm_subgroup::WIDE_ID
+            texture_weights::WIDE_ID
         };
         assert_eq!(
             p.algorithm,
@@ -332,5 +334,59 @@ fn winograd_is_the_rule_on_large_3x3_maps() {
             .unwrap()
             .algorithm,
         winograd::ID
+    );
+}
+
+/// Float32 layers run the wide GEMM with its kernel in a texture (resident as
+/// `WeightPrep::Texture`, packed with the layer where it is); half types, and kernels taller or
+/// wider than the device's 2-D texture size, run the wide GEMM reading a buffer.
+#[test]
+fn texture_weights_where_float32_fits_a_texture() {
+    let mut software = software_caps();
+    software.shader_f16 = true;
+    let rules = AlgorithmFilter::default();
+    // (input, kernel, filters, element) -> texture weights
+    for (shape, k, filters, element, texture) in [
+        ([1, 14, 14, 256], 3, 256, ElementType::F32, true),
+        ([1, 14, 14, 6], 3, 64, ElementType::F32, true),
+        ([1, 14, 14, 256], 3, 256, ElementType::F16, false),
+        ([1, 14, 14, 256], 3, 256, ElementType::BF16, false),
+        // 3 x 3 x 2048 = 18432 rows > 16384.
+        ([1, 7, 7, 2048], 3, 64, ElementType::F32, false),
+        // 16384 rows, and 16384 texels wide: at the limit; one row over it.
+        ([1, 7, 7, 16384], 1, 64, ElementType::F32, true),
+        ([1, 7, 7, 4], 1, 65536, ElementType::F32, true),
+        ([1, 7, 7, 16388], 1, 64, ElementType::F32, false),
+    ] {
+        let g = geometry(shape, k, 1, 1, filters, 1, Padding::Same);
+        let p = plan(&g, &software, &rules, element, linear()).unwrap();
+        let expected = if texture {
+            texture_weights::WIDE_ID
+        } else {
+            igemm_subgroup::WIDE_ID
+        };
+        assert_eq!(
+            p.algorithm,
+            expected,
+            "{shape:?} k{k} {filters} {element}: {}",
+            p.describe()
+        );
+        assert_eq!(p.weight_prep.is_texture(), texture, "{shape:?} {element}");
+        assert_eq!(
+            p.weight_prep.packing().is_some(),
+            shape[3] == 6,
+            "{shape:?}: {}",
+            p.describe()
+        );
+    }
+    let mut narrower = software;
+    narrower.max_texture_2d = 16383;
+    let g = geometry([1, 7, 7, 4], 1, 1, 1, 65536, 1, Padding::Same);
+    let p = plan(&g, &narrower, &rules, ElementType::F32, linear()).unwrap();
+    assert_eq!(
+        p.algorithm,
+        igemm_subgroup::WIDE_ID,
+        "16384 texels wide: {}",
+        p.describe()
     );
 }

@@ -7,27 +7,48 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use crate::gpu::device::scope::{scoped, Liveness};
 
-/// Which buffers a program binds, after the uniform at binding 0.
+/// Which resources a program binds, after the uniform at binding 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BindingShape {
     /// A convolution: input, weights and bias (read-only), output (read-write) at 1..=4.
     Conv,
+    /// A convolution reading its weights from a texture: as [`BindingShape::Conv`], the weights
+    /// at 2 an unfilterable-float 2-D texture (`texture_2d<f32>`, rgba32float).
+    ConvTextureWeights,
     /// A pass over one tensor: source (read-only), destination (read-write) at 1..=2.
     Pass,
 }
 
+/// One binding after the uniform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// A storage buffer.
+    Storage {
+        /// Bound read-only (else read-write).
+        read_only: bool,
+    },
+    /// A 2-D float texture read with `textureLoad`.
+    Texture,
+}
+
 impl BindingShape {
-    /// For each storage binding (1, 2, ...), whether it is read-only.
-    pub fn storage_read_only(self) -> &'static [bool] {
+    /// The bindings 1, 2, ... in order.
+    pub fn slots(self) -> &'static [Slot] {
+        const RO: Slot = Slot::Storage { read_only: true };
+        const RW: Slot = Slot::Storage { read_only: false };
         match self {
-            Self::Conv => &[true, true, true, false],
-            Self::Pass => &[true, false],
+            Self::Conv => &[RO, RO, RO, RW],
+            Self::ConvTextureWeights => &[RO, Slot::Texture, RO, RW],
+            Self::Pass => &[RO, RW],
         }
     }
 
     /// Storage buffers the shape binds in the compute stage.
     pub fn storage_buffers(self) -> u32 {
-        self.storage_read_only().len() as u32
+        self.slots()
+            .iter()
+            .filter(|s| matches!(s, Slot::Storage { .. }))
+            .count() as u32
     }
 }
 
@@ -75,18 +96,29 @@ impl Layouts {
                 },
                 count: None,
             }];
-            entries.extend(shape.storage_read_only().iter().enumerate().map(|(i, &read_only)| {
-                wgpu::BindGroupLayoutEntry {
-                    binding: i as u32 + 1,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                }
-            }));
+            entries.extend(
+                shape
+                    .slots()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, slot)| wgpu::BindGroupLayoutEntry {
+                        binding: i as u32 + 1,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: match *slot {
+                            Slot::Storage { read_only } => wgpu::BindingType::Buffer {
+                                ty: wgpu::BufferBindingType::Storage { read_only },
+                                has_dynamic_offset: false,
+                                min_binding_size: None,
+                            },
+                            Slot::Texture => wgpu::BindingType::Texture {
+                                sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                                view_dimension: wgpu::TextureViewDimension::D2,
+                                multisampled: false,
+                            },
+                        },
+                        count: None,
+                    }),
+            );
             let bind_group = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("wgpu-conv2d bindings"),
                 entries: &entries,

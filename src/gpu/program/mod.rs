@@ -11,5 +11,5 @@ pub mod writer;
 
 pub use element::ElementType;
 pub use key::{AlgorithmId, ProgramKey, Variant};
-pub use layouts::BindingShape;
+pub use layouts::{BindingShape, Slot};
 pub use writer::WgslWriter;

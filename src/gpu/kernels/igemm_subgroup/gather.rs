@@ -5,10 +5,14 @@
 use crate::gpu::kernels::{parts, store};
 use crate::gpu::program::WgslWriter;
 
-/// Opens the kernel: bindings, entry point, and the tile index (`live` is false for the surplus
-/// workgroups of a folded dispatch).
-pub(crate) fn header(w: &mut WgslWriter, nchw: bool) {
-    parts::conv_bindings(w, "IgemmParams");
+/// Opens the kernel: bindings (the weights in a texture when `texture_weights`), entry point,
+/// and the tile index (`live` is false for the surplus workgroups of a folded dispatch).
+pub(crate) fn header(w: &mut WgslWriter, nchw: bool, texture_weights: bool) {
+    if texture_weights {
+        parts::conv_bindings_texture_weights(w, "IgemmParams");
+    } else {
+        parts::conv_bindings(w, "IgemmParams");
+    }
     w.lines(&store::store_functions(nchw, "p.f4", "p.f4 * 4u"));
     parts::subgroup_entry(w);
 }

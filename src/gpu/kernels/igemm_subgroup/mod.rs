@@ -21,6 +21,7 @@ pub mod wide;
 
 /// The wide GEMM's registry id.
 pub const WIDE_ID: AlgorithmId = AlgorithmId("igemm_subgroup");
+
 /// The narrow GEMM's registry id.
 pub const NARROW_ID: AlgorithmId = AlgorithmId("igemm_narrow");
 
@@ -58,11 +59,13 @@ pub const NARROW_LANE_ROWS: u32 = 16;
 
 /// The wide subgroup GEMM (`wide.rs`).
 pub struct Wide;
+
 /// The narrow subgroup GEMM (`narrow.rs`).
 pub struct Narrow;
 
 /// The registry's instances.
 pub static WIDE: Wide = Wide;
+
 /// See [`WIDE`].
 pub static NARROW: Narrow = Narrow;
 
@@ -139,7 +142,7 @@ impl Program for Wide {
     }
 
     fn body(&self, variant: &Variant) -> String {
-        wide::body(variant.get(0), variant.get(1), variant.get(2) != 0)
+        wide::body(variant.get(0), variant.get(1), variant.get(2) != 0, false)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -205,6 +208,12 @@ impl Algorithm for Wide {
             out.push(first);
         }
         out
+    }
+}
+
+impl crate::gpu::kernels::texture_weights::TextureBody for Wide {
+    fn texture_body(&self, variant: &Variant) -> String {
+        wide::body(variant.get(0), variant.get(1), variant.get(2) != 0, true)
     }
 }
 

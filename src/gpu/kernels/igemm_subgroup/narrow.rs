@@ -17,7 +17,7 @@ pub fn body(l: u32, t: u32, nchw: bool) -> String {
     let weights = 4 * t; // weight vec4s per 4 channels of one tap
     let loads = weights.div_ceil(8);
     let mut w = WgslWriter::new();
-    gather::header(&mut w, nchw);
+    gather::header(&mut w, nchw, false);
     w.line("let g = tile % p.groups;");
     w.line("let col0 = g * p.fg4;");
     w.line(format!("let row0 = (tile / p.groups) * {rows}u;"));

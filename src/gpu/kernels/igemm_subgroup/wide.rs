@@ -10,11 +10,12 @@ use crate::gpu::kernels::parts;
 use crate::gpu::program::WgslWriter;
 
 /// The kernel body for a tile of `r` rows (a multiple of 8) × `t` vec4 columns per lane,
-/// writing a channels_first output when `nchw`.
-pub fn body(r: u32, t: u32, nchw: bool) -> String {
+/// writing a channels_first output when `nchw`, reading the weights from a texture (one row per
+/// HWIO row, one texel per 4 filters) when `texture_weights`.
+pub fn body(r: u32, t: u32, nchw: bool, texture_weights: bool) -> String {
     let rows_per_lane = r / 8;
     let mut w = WgslWriter::new();
-    gather::header(&mut w, nchw);
+    gather::header(&mut w, nchw, texture_weights);
     w.lines(
         "let ct = tile % p.col_tiles;
         let rest = tile / p.col_tiles;
@@ -39,10 +40,14 @@ pub fn body(r: u32, t: u32, nchw: bool) -> String {
             "let av{j} = select(vec4<f32>(0.0), LD4(input, base{j} + c4), ok{j});"
         ));
     }
-    w.line("let kr = (krow + 4u * c4) * p.f4;");
+    if texture_weights {
+        w.line("let kr = krow + 4u * c4;");
+    } else {
+        w.line("let kr = (krow + 4u * c4) * p.f4;");
+    }
     for tt in 0..t {
         for q in 0..4 {
-            w.line(format!("let b{tt}_{q} = LD4(weights, kr + {q}u * p.f4 + col{tt});"));
+            w.line(parts::weight_load(texture_weights, tt, q));
         }
     }
     // Pixel i is lane i % 8's av{i / 8} (pixel_coords).

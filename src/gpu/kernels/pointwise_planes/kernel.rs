@@ -15,10 +15,16 @@ pub const TILE_PIXELS: u32 = 64;
 const LANE_PIXELS: u32 = TILE_PIXELS / 8;
 
 /// The kernel body for `t` filter vec4 columns per lane; `vec` when every plane holds whole vec4s
-/// (pixels per plane a multiple of 4), else the planes are read and written a value at a time.
-pub fn body(t: u32, vec: bool) -> String {
+/// (pixels per plane a multiple of 4), else the planes are read and written a value at a time;
+/// the weights read from a texture (a row per channel, a texel per 4 filters) when
+/// `texture_weights`.
+pub fn body(t: u32, vec: bool, texture_weights: bool) -> String {
     let mut w = WgslWriter::new();
-    parts::conv_bindings(&mut w, "IgemmParams");
+    if texture_weights {
+        parts::conv_bindings_texture_weights(&mut w, "IgemmParams");
+    } else {
+        parts::conv_bindings(&mut w, "IgemmParams");
+    }
     parts::subgroup_entry(&mut w);
     w.lines(
         "let hw = p.out_h * p.out_w;
@@ -75,10 +81,14 @@ pub fn body(t: u32, vec: bool) -> String {
             "let av{j} = vec4<f32>(v0_{h}.{k}, v1_{h}.{k}, v2_{h}.{k}, v3_{h}.{k});"
         ));
     }
-    w.line("let kr = 4u * c4 * p.f4;");
+    w.line(if texture_weights {
+        "let kr = 4u * c4;"
+    } else {
+        "let kr = 4u * c4 * p.f4;"
+    });
     for tt in 0..t {
         for q in 0..4 {
-            w.line(format!("let b{tt}_{q} = LD4(weights, kr + {q}u * p.f4 + col{tt});"));
+            w.line(parts::weight_load(texture_weights, tt, q));
         }
     }
     // Pixel i is lane i / 8's av{i % 8}.

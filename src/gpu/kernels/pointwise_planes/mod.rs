@@ -60,7 +60,7 @@ impl Program for PointwisePlanes {
     }
 
     fn body(&self, variant: &Variant) -> String {
-        kernel::body(variant.get(0), variant.get(1) != 0)
+        kernel::body(variant.get(0), variant.get(1) != 0, false)
     }
 
     fn stores_single_values(&self, variant: &Variant) -> bool {
@@ -73,6 +73,12 @@ impl Program for PointwisePlanes {
 
     fn uniform_layout(&self) -> UniformLayout {
         IgemmUniform::layout()
+    }
+}
+
+impl crate::gpu::kernels::texture_weights::TextureBody for PointwisePlanes {
+    fn texture_body(&self, variant: &Variant) -> String {
+        kernel::body(variant.get(0), variant.get(1) != 0, true)
     }
 }
 
