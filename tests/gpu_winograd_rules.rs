@@ -8,7 +8,7 @@
 mod common;
 
 use common::TestRng;
-use wgpu_conv2d::gpu::kernels::{igemm_subgroup, winograd};
+use wgpu_conv2d::gpu::kernels::{igemm_subgroup, texture_weights};
 use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, Tensor};
 
 struct Case {
@@ -95,7 +95,12 @@ fn winograd_layers_match_the_reference_at_depth() {
             let plan = layer.plan_on(&device, x.shape()).unwrap().unwrap();
             // Adapters without 8-lane subgroups (GL here) run neither kernel.
             if ctx.caps().subgroup8 {
-                assert_eq!(plan.algorithm, winograd::ID, "case {i}: {}", plan.describe());
+                assert_eq!(
+                    plan.algorithm,
+                    texture_weights::WINOGRAD_ID,
+                    "case {i}: {}",
+                    plan.describe()
+                );
                 // channels_first is written as it lies: no unpack pass.
                 assert!(
                     plan.chunks.iter().all(|c| c.unpack.is_none()),

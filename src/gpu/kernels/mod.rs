@@ -65,6 +65,9 @@ pub enum WeightPrep {
     /// HWIO row `(ky, kx, channel)`, one texel per 4 filters, for the GEMMs that read it with
     /// `textureLoad` (a texel fetch costs llvmpipe about half a storage load, measured).
     Texture(Option<layout::Packing>),
+    /// Winograd-transformed (packed first, when the layer is) as an rgba32float texture: one row
+    /// per `(position, channel)` of U, one texel per 4 filters.
+    WinogradTexture(Option<layout::Packing>),
 }
 
 impl WeightPrep {
@@ -73,8 +76,8 @@ impl WeightPrep {
         match self {
             Self::Hwio | Self::Texture(None) => Cow::Borrowed(kernel),
             Self::Packed(p) | Self::Texture(Some(p)) => Cow::Owned(p.kernel(kernel, shape, groups)),
-            Self::Winograd => Cow::Owned(winograd::filter_transform(kernel, shape)),
-            Self::PackedWinograd(p) => Cow::Owned(winograd::filter_transform(
+            Self::Winograd | Self::WinogradTexture(None) => Cow::Owned(winograd::filter_transform(kernel, shape)),
+            Self::PackedWinograd(p) | Self::WinogradTexture(Some(p)) => Cow::Owned(winograd::filter_transform(
                 &p.kernel(kernel, shape, groups),
                 p.kernel_shape(shape, groups),
             )),
@@ -84,8 +87,10 @@ impl WeightPrep {
     /// The bias in this layout.
     pub fn bias(self, bias: &[f32], groups: usize) -> Cow<'_, [f32]> {
         match self {
-            Self::Hwio | Self::Winograd | Self::Texture(None) => Cow::Borrowed(bias),
-            Self::Packed(p) | Self::PackedWinograd(p) | Self::Texture(Some(p)) => Cow::Owned(p.bias(bias, groups)),
+            Self::Hwio | Self::Winograd | Self::Texture(None) | Self::WinogradTexture(None) => Cow::Borrowed(bias),
+            Self::Packed(p) | Self::PackedWinograd(p) | Self::Texture(Some(p)) | Self::WinogradTexture(Some(p)) => {
+                Cow::Owned(p.bias(bias, groups))
+            }
         }
     }
 
@@ -94,18 +99,23 @@ impl WeightPrep {
         match self {
             Self::Hwio | Self::Winograd => None,
             Self::Packed(p) | Self::PackedWinograd(p) => Some(p),
-            Self::Texture(p) => p,
+            Self::Texture(p) | Self::WinogradTexture(p) => p,
         }
     }
 
-    /// The kernel's HWIO shape in this layout (packed when the layer is), from Keras's `shape`.
+    /// The kernel's shape in this layout, from Keras's HWIO `shape`: HWIO, packed when the layer
+    /// is; a Winograd-transformed kernel's 4x4 positions in place of the 3x3 taps.
     pub fn kernel_shape(self, shape: [usize; 4], groups: usize) -> [usize; 4] {
-        self.packing().map_or(shape, |p| p.kernel_shape(shape, groups))
+        let [kh, kw, cin, f] = self.packing().map_or(shape, |p| p.kernel_shape(shape, groups));
+        match self {
+            Self::Winograd | Self::PackedWinograd(_) | Self::WinogradTexture(_) => [4, 4, cin, f],
+            Self::Hwio | Self::Packed(_) | Self::Texture(_) => [kh, kw, cin, f],
+        }
     }
 
     /// True when the kernel is resident as a texture.
     pub fn is_texture(self) -> bool {
-        matches!(self, Self::Texture(_))
+        matches!(self, Self::Texture(_) | Self::WinogradTexture(_))
     }
 
     /// How the kernel is stored for a call stored as `element`: as `element`, except a
@@ -113,7 +123,7 @@ impl WeightPrep {
     /// add an error of its own: 2 ulp from the oracle in float16, measured).
     pub fn kernel_element(self, element: ElementType) -> ElementType {
         match self {
-            Self::Winograd | Self::PackedWinograd(_) => ElementType::F32,
+            Self::Winograd | Self::PackedWinograd(_) | Self::WinogradTexture(_) => ElementType::F32,
             Self::Hwio | Self::Packed(_) | Self::Texture(_) => element,
         }
     }
@@ -125,6 +135,7 @@ impl WeightPrep {
             Self::Packed(_) => "wgpu-conv2d kernel (packed)",
             Self::Winograd | Self::PackedWinograd(_) => "wgpu-conv2d kernel (Winograd)",
             Self::Texture(_) => "wgpu-conv2d kernel (texture)",
+            Self::WinogradTexture(_) => "wgpu-conv2d kernel (Winograd, texture)",
         }
     }
 }
@@ -387,6 +398,7 @@ pub fn registry() -> &'static [&'static dyn Algorithm] {
         &grouped::TILED,
         &igemm_subgroup::NARROW,
         &igemm_tiled::TILED,
+        &texture_weights::WINOGRAD_F2,
         &winograd::WINOGRAD_F2,
         &texture_weights::WIDE,
         &igemm_subgroup::WIDE,

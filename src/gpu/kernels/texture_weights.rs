@@ -9,7 +9,7 @@
 use crate::conv::{Chunk, Conv2dGeometry};
 use crate::error::Result;
 use crate::gpu::device::DeviceCaps;
-use crate::gpu::kernels::{igemm_subgroup, pointwise_planes, Algorithm, Epilogue, Family, Program, Sample};
+use crate::gpu::kernels::{igemm_subgroup, pointwise_planes, winograd, Algorithm, Epilogue, Family, Program, Sample};
 use crate::gpu::kernels::{AlgorithmId, UniformLayout};
 use crate::gpu::program::{BindingShape, ElementType, Variant};
 
@@ -17,10 +17,17 @@ use crate::gpu::program::{BindingShape, ElementType, Variant};
 pub trait TextureBody: Algorithm {
     /// The body of `variant` with the weights at binding 2 a texture read with `textureLoad`.
     fn texture_body(&self, variant: &Variant) -> String;
+
+    /// The texture's rows for `g`: one per tap and channel of a group.
+    fn texture_rows(&self, g: &Conv2dGeometry) -> usize {
+        g.kernel[0] * g.kernel[1] * g.cin_per_group()
+    }
 }
 
 /// [`WIDE`]'s registry id.
 pub const WIDE_ID: AlgorithmId = AlgorithmId("igemm_subgroup_texture");
+/// [`WINOGRAD_F2`]'s registry id.
+pub const WINOGRAD_ID: AlgorithmId = AlgorithmId("winograd_f2_texture");
 /// [`PLANES`]'s registry id.
 pub const PLANES_ID: AlgorithmId = AlgorithmId("pointwise_planes_texture");
 
@@ -37,17 +44,24 @@ pub static WIDE: TextureWeights = TextureWeights {
     id: WIDE_ID,
 };
 
+/// Winograd F(2x2,3x3) reading its transformed kernel from a texture.
+pub static WINOGRAD_F2: TextureWeights = TextureWeights {
+    inner: &winograd::WINOGRAD_F2,
+    id: WINOGRAD_ID,
+};
+
 /// The channels_first 1x1 planes GEMM reading a texture.
 pub static PLANES: TextureWeights = TextureWeights {
     inner: &pointwise_planes::PLANES,
     id: PLANES_ID,
 };
 
-/// True when the kernel of `g` fits a texture on a device with `caps`.
-fn fits(g: &Conv2dGeometry, caps: &DeviceCaps) -> bool {
-    let rows = g.kernel[0] * g.kernel[1] * g.cin_per_group();
-    let limit = caps.max_texture_2d as usize;
-    g.filters.is_multiple_of(4) && g.filters / 4 <= limit && rows <= limit
+impl TextureWeights {
+    /// True when the kernel of `g` fits a texture on a device with `caps`.
+    fn fits(&self, g: &Conv2dGeometry, caps: &DeviceCaps) -> bool {
+        let limit = caps.max_texture_2d as usize;
+        g.filters.is_multiple_of(4) && g.filters / 4 <= limit && self.inner.texture_rows(g) <= limit
+    }
 }
 
 impl Program for TextureWeights {
@@ -105,10 +119,14 @@ impl Algorithm for TextureWeights {
         true
     }
 
+    fn winograd_weights(&self) -> bool {
+        self.inner.winograd_weights()
+    }
+
     /// What the twin supports, in float32, with a kernel of at most the device's 2-D texture
     /// size in texels.
     fn supports(&self, g: &Conv2dGeometry, caps: &DeviceCaps, element: ElementType) -> bool {
-        element == ElementType::F32 && fits(g, caps) && self.inner.supports(g, caps, element)
+        element == ElementType::F32 && self.fits(g, caps) && self.inner.supports(g, caps, element)
     }
 
     fn preferred_by_rules(&self, g: &Conv2dGeometry) -> bool {

@@ -220,6 +220,7 @@ pub fn plan_with(
         variant,
         element,
         weight_prep: match (packing, algorithm.winograd_weights()) {
+            (_, true) if algorithm.texture_weights() => WeightPrep::WinogradTexture(packing),
             _ if algorithm.texture_weights() => WeightPrep::Texture(packing),
             (None, false) => WeightPrep::Hwio,
             (Some(p), false) => WeightPrep::Packed(p),

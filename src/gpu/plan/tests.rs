@@ -313,7 +313,7 @@ fn winograd_is_the_rule_on_large_3x3_maps() {
         let g = geometry(shape, 3, s, d, filters, groups, Padding::Same);
         let p = plan(&g, &software, &rules, ElementType::F32, linear()).unwrap();
         let expected = if winograd_rule {
-            winograd::ID
+            texture_weights::WINOGRAD_ID
         } else {
             texture_weights::WIDE_ID
         };

@@ -8,7 +8,7 @@
 //! With dilation d the 2x2 outputs of a tile are d apart (so their patches share taps), and
 //! tiles cover the outputs residue class by residue class.
 
-use crate::gpu::kernels::store;
+use crate::gpu::kernels::{parts, store};
 use crate::gpu::program::WgslWriter;
 
 /// `v` transformed along one axis by `Bᵀ`: `[d0 − d2, d1 + d2, d2 − d1, d1 − d3]`.
@@ -23,19 +23,24 @@ fn bt(v: [String; 4]) -> [String; 4] {
 }
 
 /// The kernel body for `j` tiles and `t` vec4 filter columns per lane, writing a
-/// channels_first output when `nchw`.
-pub fn body(j: u32, t: u32, nchw: bool) -> String {
+/// channels_first output when `nchw`, reading U from a texture (a row per position and channel,
+/// a texel per 4 filters) when `texture_weights`.
+pub fn body(j: u32, t: u32, nchw: bool, texture_weights: bool) -> String {
     let tiles = 8 * j;
     let mut w = WgslWriter::new();
-    w.lines(
-        "@group(0) @binding(0) var<uniform> p: IgemmParams;
-        @group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        // U stays f32 whatever the storage type (WeightPrep::kernel_element).
-        @group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
-        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
-        ",
-    );
+    if texture_weights {
+        parts::conv_bindings_texture_weights(&mut w, "IgemmParams");
+    } else {
+        w.lines(
+            "@group(0) @binding(0) var<uniform> p: IgemmParams;
+            @group(0) @binding(1) var<storage, read> input: array<Elem4>;
+            // U stays f32 whatever the storage type (WeightPrep::kernel_element).
+            @group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
+            @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
+            @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;
+            ",
+        );
+    }
     w.lines(&store::store_functions(nchw, "p.f4", "p.f4 * 4u"));
     w.lines(
         "// Tile columns (rows) of an output axis of `len` with dilation `d`: per residue class of d,
@@ -129,10 +134,18 @@ pub fn body(j: u32, t: u32, nchw: bool) -> String {
     }
     // U of this lane's columns: position q, channels 4·c4 .. 4·c4 + 3.
     for q in 0..16 {
-        w.line(format!("let ur{q} = ({q}u * cin_g + 4u * c4) * p.f4;"));
+        if texture_weights {
+            w.line(format!("let ur{q} = {q}u * cin_g + 4u * c4;"));
+        } else {
+            w.line(format!("let ur{q} = ({q}u * cin_g + 4u * c4) * p.f4;"));
+        }
         for tt in 0..t {
             for k in 0..4 {
-                w.line(format!("let u{q}_{tt}_{k} = weights[ur{q} + {k}u * p.f4 + col{tt}];"));
+                w.line(if texture_weights {
+                    format!("let u{q}_{tt}_{k} = textureLoad(weights, vec2<u32>(col{tt}, ur{q} + {k}u), 0);")
+                } else {
+                    format!("let u{q}_{tt}_{k} = weights[ur{q} + {k}u * p.f4 + col{tt}];")
+                });
             }
         }
     }

@@ -102,7 +102,7 @@ impl Program for WinogradF2 {
     }
 
     fn body(&self, variant: &Variant) -> String {
-        kernel::body(variant.get(0), variant.get(1), variant.get(2) != 0)
+        kernel::body(variant.get(0), variant.get(1), variant.get(2) != 0, false)
     }
 
     fn binding_shape(&self) -> BindingShape {
@@ -111,6 +111,17 @@ impl Program for WinogradF2 {
 
     fn uniform_layout(&self) -> UniformLayout {
         IgemmUniform::layout()
+    }
+}
+
+impl crate::gpu::kernels::texture_weights::TextureBody for WinogradF2 {
+    fn texture_body(&self, variant: &Variant) -> String {
+        kernel::body(variant.get(0), variant.get(1), variant.get(2) != 0, true)
+    }
+
+    /// U's 16 positions per channel of a group.
+    fn texture_rows(&self, g: &Conv2dGeometry) -> usize {
+        16 * g.cin_per_group()
     }
 }
 
