@@ -22,6 +22,9 @@ pub struct DeviceCaps {
     pub subgroup8: bool,
     /// A CPU (software) adapter: it rewards few loads per FLOP and punishes workgroup memory.
     pub software: bool,
+    /// The CPU threads a software adapter runs workgroups on (0 on other adapters): llvmpipe's
+    /// `LP_NUM_THREADS` where set, else the host's available parallelism.
+    pub threads: u32,
     /// The device has `SHADER_F16`: half-precision layers store f16 tensors.
     pub shader_f16: bool,
     /// The adapter's subgroup size where it is fixed (0: unknown or a range): workgroup-tiled
@@ -46,6 +49,7 @@ impl DeviceCaps {
             max_texture_2d: limits.max_texture_dimension_2d,
             subgroup8,
             software,
+            threads: 0,
             shader_f16: false,
             subgroup_size: 0,
         }
@@ -66,6 +70,19 @@ impl DeviceCaps {
             crate::gpu::program::ElementType::F32 | crate::gpu::program::ElementType::BF16 => true,
             crate::gpu::program::ElementType::F16 => self.shader_f16,
         }
+    }
+
+    /// The threads a CPU adapter on this host runs workgroups on: `LP_NUM_THREADS` (llvmpipe's
+    /// own setting; 0 there means it runs them on the submitting thread) where set, else the
+    /// host's available parallelism.
+    pub fn host_threads() -> u32 {
+        let from_env = std::env::var("LP_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        from_env.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            |n| n.max(1),
+        )
     }
 
     /// The largest byte size one tensor binding may have.

@@ -237,6 +237,7 @@ impl GpuContext {
                 } else {
                     0
                 },
+                threads: if software { DeviceCaps::host_threads() } else { 0 },
                 ..DeviceCaps::of(&device.limits(), subgroup8, software)
             },
             filter: AlgorithmFilter {

@@ -345,8 +345,9 @@ pub trait Algorithm: Program {
         true
     }
 
-    /// The variant it runs for `g` with `epilogue` (one of [`Program::variants`]).
-    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant;
+    /// The variant it runs for `g` with `epilogue` on a device with `caps` (one of
+    /// [`Program::variants`]).
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue, caps: &DeviceCaps) -> Variant;
 
     /// Workgroups one dispatch of `chunk` needs, or `None` on overflow.
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64>;

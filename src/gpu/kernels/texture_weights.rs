@@ -133,8 +133,8 @@ impl Algorithm for TextureWeights {
         self.inner.preferred_by_rules(g)
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
-        self.inner.variant_for(g, epilogue)
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue, caps: &DeviceCaps) -> Variant {
+        self.inner.variant_for(g, epilogue, caps)
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {

@@ -188,7 +188,7 @@ pub fn plan_with(
         && g.data_format == DataFormat::ChannelsFirst
         && cg.filters == g.filters
         && algorithm.writes_channels_first();
-    let variant = algorithm.variant_for(&cg, &epilogue);
+    let variant = algorithm.variant_for(&cg, &epilogue, caps);
     if !kernels::has_variant(algorithm, &variant, element) {
         return Err(Error::Unsupported(format!(
             "{} has no {element} program for {}",

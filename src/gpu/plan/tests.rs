@@ -390,3 +390,17 @@ fn texture_weights_where_float32_fits_a_texture() {
         p.describe()
     );
 }
+
+/// On a CPU adapter the wide GEMM splits a small layer's filters over more column tiles where
+/// its threads would otherwise idle (`columns::balanced_lane_columns`): DenseNet121's 7x7x1024 ->
+/// 128 runs as two workgroups of 64 filters on two threads, one of 128 on a GPU.
+#[test]
+fn small_layers_keep_every_cpu_thread_busy() {
+    let mut cpu = software_caps();
+    let g = geometry([1, 7, 7, 1024], 1, 1, 1, 128, 1, Padding::Same);
+    for (threads, cols) in [(0, 4), (1, 4), (2, 2), (4, 1)] {
+        cpu.threads = threads;
+        let p = plan(&g, &cpu, &AlgorithmFilter::default(), ElementType::F32, linear()).unwrap();
+        assert_eq!(p.variant.get(1), cols, "{threads} threads: {}", p.describe());
+    }
+}

@@ -119,7 +119,7 @@ impl Algorithm for DepthwiseTiled {
         depthwise_vec4(g) && taps(g).fits()
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         taps(g).variant(blocked::OutputLayout::new(epilogue.channels_first_output, g.out_w))
     }
 
@@ -186,7 +186,7 @@ impl Algorithm for DepthwiseLoop {
         depthwise_vec4(g)
     }
 
-    fn variant_for(&self, _g: &Conv2dGeometry, _epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, _g: &Conv2dGeometry, _epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         Variant::NONE
     }
 

@@ -106,7 +106,7 @@ impl Algorithm for DepthwisePlanes {
             && (element != ElementType::BF16 || rows_hold_vec4s(g))
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         variant(depthwise::taps(g), shift_of(g), rows_hold_vec4s(g))
     }
 

@@ -88,7 +88,7 @@ impl Algorithm for Direct {
         true
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         Variant::of(&tile(g))
     }
 

@@ -69,7 +69,7 @@ impl Algorithm for GroupedTiled {
             && depthwise::taps(g).fits()
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         depthwise::taps(g).variant(blocked::OutputLayout::new(epilogue.channels_first_output, g.out_w))
     }
 

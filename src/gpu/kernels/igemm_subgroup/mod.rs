@@ -167,9 +167,11 @@ impl Algorithm for Wide {
         fits_vec4_layout(g, caps)
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
-        let cols = columns::lane_columns(g.filters_per_group() / 4, 4);
-        Variant::of(&[wide_rows(g), cols, u32::from(epilogue.channels_first_output)])
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue, caps: &DeviceCaps) -> Variant {
+        let rows = wide_rows(g);
+        let row_tiles = ((g.batch * g.out_h * g.out_w).div_ceil(rows as usize) * g.groups) as u64;
+        let cols = columns::balanced_lane_columns(g.filters_per_group() / 4, 4, row_tiles, caps.threads);
+        Variant::of(&[rows, cols, u32::from(epilogue.channels_first_output)])
     }
 
     fn workgroups(&self, g: &Conv2dGeometry, variant: &Variant, chunk: &Chunk) -> Option<u64> {
@@ -258,7 +260,7 @@ impl Algorithm for Narrow {
         fits_vec4_layout(g, caps) && g.filters_per_group() <= 16
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         let cols = (g.filters_per_group() / 4) as u32;
         Variant::of(&[NARROW_LANE_ROWS, cols, u32::from(epilogue.channels_first_output)])
     }

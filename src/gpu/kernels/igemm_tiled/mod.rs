@@ -113,7 +113,7 @@ impl Algorithm for IgemmTiled {
         self.fits(caps) && vec4_layout(g)
     }
 
-    fn variant_for(&self, _g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, _g: &Conv2dGeometry, epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         Variant::of(&[u32::from(epilogue.channels_first_output)])
     }
 

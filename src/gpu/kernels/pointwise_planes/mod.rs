@@ -112,9 +112,10 @@ impl Algorithm for PointwisePlanes {
             && stores_whole_words
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, _epilogue: &Epilogue, caps: &DeviceCaps) -> Variant {
         let vec = pixels_per_plane(g).is_multiple_of(4);
-        let cols = columns::lane_columns(g.filters / 4, max_cols(vec));
+        let row_tiles = (g.batch * pixels_per_plane(g).div_ceil(kernel::TILE_PIXELS as usize)) as u64;
+        let cols = columns::balanced_lane_columns(g.filters / 4, max_cols(vec), row_tiles, caps.threads);
         Variant::of(&[cols, u32::from(vec)])
     }
 

@@ -154,7 +154,7 @@ impl Algorithm for WinogradF2 {
             && g.cin_per_group() > 1
     }
 
-    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue) -> Variant {
+    fn variant_for(&self, g: &Conv2dGeometry, epilogue: &Epilogue, _caps: &DeviceCaps) -> Variant {
         // Measured on llvmpipe (same run, min ms; r50_3x3 / r50_3x3_deep / batch8): 1 tile x 32 f
         // 7.1 / 9.5 / 19.6, 1 x 64 f 7.0 / 8.5 / 24.7, 2 x 32 f 6.9 / 9.7 / 21.2, 2 x 64 f
         // 4.9 / 8.1 / 11.9: two tiles per lane amortise the weight loads over 16 tiles. Small
