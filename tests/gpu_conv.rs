@@ -515,7 +515,7 @@ fn implicit_gemm_path_is_exact_on_integers_and_within_t1_on_floats() {
         let layer = case.layer();
         if let Ok(Some(plan)) = layer.plan_on(&device, case.input().shape()) {
             *kernels
-                .entry((plan.algorithm, plan.weight_prep.packing().is_some()))
+                .entry((plan.algorithm, plan.weight_prep.packing.is_some()))
                 .or_insert(0) += 1;
         }
         run_case(&device, &case, exact);
@@ -563,7 +563,7 @@ fn kernel_sweep_on(
         };
         if let Ok(Some(plan)) = case.layer().plan_on(&device, case.input().shape()) {
             *kernels
-                .entry((plan.algorithm, plan.weight_prep.packing().is_some()))
+                .entry((plan.algorithm, plan.weight_prep.packing.is_some()))
                 .or_insert(0) += 1;
         }
         run_case(&device, &case, exact);

@@ -229,12 +229,12 @@ pub trait Algorithm: Program {
         false
     }
 
-    /// True when it reads its weights Winograd-transformed ([`WeightPrep::Winograd`]).
+    /// True when it reads its weights Winograd-transformed ([`WeightPrep::winograd`]).
     fn winograd_weights(&self) -> bool {
         false
     }
 
-    /// True when it reads its kernel from a texture ([`WeightPrep::Texture`]).
+    /// True when it reads its kernel from a texture ([`WeightPrep::texture`]).
     fn texture_weights(&self) -> bool {
         false
     }
@@ -293,10 +293,9 @@ pub fn run_geometry(algorithm: &dyn Algorithm, g: &Conv2dGeometry) -> (Option<la
 }
 
 /// The algorithms in priority order: the planner runs the first that the context's filter admits
-/// and that supports the geometry. The direct kernel, last, supports everything. The wide GEMM
-/// reading its weights from a texture comes before the one reading a buffer, which takes the
-/// layers the first declines (half types, kernels over the texture size). The entries after the
-/// wide GEMM are never the rules' choice for a layer the wide or the 32x32 tiled GEMM
+/// and that supports the geometry. The direct kernel, last, supports everything. The kernels
+/// reading their weights from a texture come before their twins reading a buffer, which take
+/// the layers a texture cannot hold ([`texture_weights`]). The entries after the wide GEMM are never the rules' choice for a layer the wide or the 32x32 tiled GEMM
 /// takes: they are there for the tuner (and for explicit `GpuOptions::algorithms`).
 pub fn registry() -> &'static [&'static dyn Algorithm] {
     static REGISTRY: &[&dyn Algorithm] = &[

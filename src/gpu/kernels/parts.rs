@@ -1,6 +1,7 @@
-//! WGSL the generated conv kernels share: their five bindings (the weights a buffer or a texture), their two entry points (one lane
-//! per output block in workgroups of 64; one 8-lane subgroup per tile), the names of a vec4's
-//! lanes, and the subgroup GEMMs' update (a broadcast operand vec4 times 4 weight vec4s).
+//! WGSL the generated conv kernels share: their five bindings (the weights a buffer or a
+//! texture), their two entry points (one lane per output block in workgroups of 64; one 8-lane
+//! subgroup per tile), the names of a vec4's lanes, and the subgroup GEMMs' weight loads and
+//! update (a broadcast operand vec4 times 4 weight vec4s).
 
 use crate::gpu::program::WgslWriter;
 
@@ -9,30 +10,37 @@ pub(crate) const XYZW: [char; 4] = ['x', 'y', 'z', 'w'];
 
 /// The uniform `p` of WGSL struct `params`, then input, weights, bias and output as vec4 arrays.
 pub(crate) fn conv_bindings(w: &mut WgslWriter, params: &str) {
-    w.line(format!("@group(0) @binding(0) var<uniform> p: {params};"));
-    w.lines(
-        "@group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var<storage, read> weights: array<Elem4>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
-        @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;",
-    );
+    conv_bindings_of(w, params, false);
 }
 
 /// As [`conv_bindings`], the weights at 2 a `texture_2d<f32>` of one row per HWIO row and one
-/// texel per 4 filters ([`crate::gpu::kernels::WeightPrep::Texture`]).
-pub(crate) fn conv_bindings_texture_weights(w: &mut WgslWriter, params: &str) {
+/// texel per 4 filters ([`crate::gpu::kernels::WeightPrep::texture`]) when `texture_weights`.
+pub(crate) fn conv_bindings_of(w: &mut WgslWriter, params: &str, texture_weights: bool) {
     w.line(format!("@group(0) @binding(0) var<uniform> p: {params};"));
+    w.line("@group(0) @binding(1) var<storage, read> input: array<Elem4>;");
+    w.line(if texture_weights {
+        "@group(0) @binding(2) var weights: texture_2d<f32>;"
+    } else {
+        "@group(0) @binding(2) var<storage, read> weights: array<Elem4>;"
+    });
     w.lines(
-        "@group(0) @binding(1) var<storage, read> input: array<Elem4>;
-        @group(0) @binding(2) var weights: texture_2d<f32>;
-        @group(0) @binding(3) var<storage, read> bias: array<Elem4>;
+        "@group(0) @binding(3) var<storage, read> bias: array<Elem4>;
         @group(0) @binding(4) var<storage, read_write> output: array<Elem4>;",
     );
 }
 
-/// The subgroup GEMMs' load of `b{tt}_{q}`, weight row `kr + q`'s vec4 of filters `col{tt}`:
-/// from the buffer (`kr` then counts vec4s: the row times `p.f4`) or from the texture (`kr` the
-/// row).
+/// The subgroup GEMMs' `kr` for weight row `row`: the row itself in a texture, its first vec4
+/// (the row times `p.f4`) in a buffer; [`weight_load`] reads from it.
+pub(crate) fn weight_row(texture: bool, row: &str) -> String {
+    if texture {
+        format!("let kr = {row};")
+    } else {
+        format!("let kr = ({row}) * p.f4;")
+    }
+}
+
+/// The subgroup GEMMs' load of `b{tt}_{q}`, weight row `kr + q`'s vec4 of filters `col{tt}`,
+/// `kr` from [`weight_row`].
 pub(crate) fn weight_load(texture: bool, tt: u32, q: u32) -> String {
     if texture {
         format!("let b{tt}_{q} = textureLoad(weights, vec2<u32>(col{tt}, kr + {q}u), 0);")

@@ -1,5 +1,5 @@
 //! Registry entries for the subgroup GEMMs reading their float32 kernel from an rgba32float
-//! texture ([`WeightPrep::Texture`](crate::gpu::kernels::WeightPrep::Texture): one row per HWIO
+//! texture ([`WeightPrep::texture`](crate::gpu::kernels::WeightPrep::texture): one row per HWIO
 //! row `(ky, kx, channel)`, one texel per 4 filters) instead of a storage buffer. On llvmpipe a
 //! texel fetch is a gather, about half the cost of a storage load (a per-lane loop with a bounds
 //! branch per value), and the weights are two thirds of the wide GEMM's loads at 4 columns a lane.

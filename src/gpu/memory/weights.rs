@@ -15,7 +15,7 @@ use crate::gpu::program::ElementType;
 /// A weight buffer with its bind-group cache id.
 type Resident = (u64, wgpu::Buffer);
 
-/// Where a kernel is resident: a storage buffer, or a texture ([`WeightPrep::Texture`]).
+/// Where a kernel is resident: a storage buffer, or a texture ([`WeightPrep::texture`]).
 enum KernelStore {
     Buffer(wgpu::Buffer),
     Texture {
@@ -121,7 +121,7 @@ impl GpuWeights {
                 "the kernel ({bytes} bytes) exceeds the device limit of {limit} bytes per binding"
             )));
         }
-        let store = if prep.is_texture() {
+        let store = if prep.texture {
             let (texture, view) = self.texture(ctx, prep, &prepared)?;
             KernelStore::Texture {
                 _texture: texture,

@@ -219,13 +219,10 @@ pub fn plan_with(
         algorithm: algorithm.id(),
         variant,
         element,
-        weight_prep: match (packing, algorithm.winograd_weights()) {
-            (_, true) if algorithm.texture_weights() => WeightPrep::WinogradTexture(packing),
-            _ if algorithm.texture_weights() => WeightPrep::Texture(packing),
-            (None, false) => WeightPrep::Hwio,
-            (Some(p), false) => WeightPrep::Packed(p),
-            (None, true) => WeightPrep::Winograd,
-            (Some(p), true) => WeightPrep::PackedWinograd(p),
+        weight_prep: WeightPrep {
+            packing,
+            winograd: algorithm.winograd_weights(),
+            texture: algorithm.texture_weights(),
         },
         conv_geometry: cg,
         output_shape: epilogue.activation.output_shape(g.output_shape()),

@@ -188,7 +188,7 @@ fn registry_order_and_packing_choose_a_tiled_kernel() {
             |caps: &DeviceCaps, f: KernelFamily| plan(&g, caps, &family(f), ElementType::F32, linear()).unwrap();
         let p = chosen(&software, KernelFamily::Auto);
         assert_eq!(
-            (p.algorithm, p.weight_prep.packing().is_some()),
+            (p.algorithm, p.weight_prep.packing.is_some()),
             (on_software, packed),
             "{g:?}"
         );
@@ -204,7 +204,7 @@ fn registry_order_and_packing_choose_a_tiled_kernel() {
             plain.algorithm
         );
         if plain.algorithm == direct::ID {
-            assert!(plain.weight_prep.packing().is_none() && plain.chunks[0].pack.is_none());
+            assert!(plain.weight_prep.packing.is_none() && plain.chunks[0].pack.is_none());
         }
     }
     // An explicit list is taken as given, and the direct kernel takes what it declines.
@@ -241,7 +241,7 @@ fn passes_are_planned_with_their_dispatch() {
     )
     .unwrap();
     assert_eq!(p.output_shape, [2, 9, 9, 4]);
-    assert!(p.weight_prep.packing().is_some(), "{}", p.describe());
+    assert!(p.weight_prep.packing.is_some(), "{}", p.describe());
     let c = &p.chunks[0];
     assert_eq!(c.pack.as_ref().unwrap().output_len, 2 * 81 * 4);
     assert_eq!(c.conv.output_len, 2 * 81 * 8);
@@ -338,7 +338,7 @@ fn winograd_is_the_rule_on_large_3x3_maps() {
 }
 
 /// Float32 layers run the wide GEMM with its kernel in a texture (resident as
-/// `WeightPrep::Texture`, packed with the layer where it is); half types, and kernels taller or
+/// `WeightPrep::texture`, packed with the layer where it is); half types, and kernels taller or
 /// wider than the device's 2-D texture size, run the wide GEMM reading a buffer.
 #[test]
 fn texture_weights_where_float32_fits_a_texture() {
@@ -371,9 +371,9 @@ fn texture_weights_where_float32_fits_a_texture() {
             "{shape:?} k{k} {filters} {element}: {}",
             p.describe()
         );
-        assert_eq!(p.weight_prep.is_texture(), texture, "{shape:?} {element}");
+        assert_eq!(p.weight_prep.texture, texture, "{shape:?} {element}");
         assert_eq!(
-            p.weight_prep.packing().is_some(),
+            p.weight_prep.packing.is_some(),
             shape[3] == 6,
             "{shape:?}: {}",
             p.describe()

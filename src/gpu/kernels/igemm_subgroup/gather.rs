@@ -8,11 +8,7 @@ use crate::gpu::program::WgslWriter;
 /// Opens the kernel: bindings (the weights in a texture when `texture_weights`), entry point,
 /// and the tile index (`live` is false for the surplus workgroups of a folded dispatch).
 pub(crate) fn header(w: &mut WgslWriter, nchw: bool, texture_weights: bool) {
-    if texture_weights {
-        parts::conv_bindings_texture_weights(w, "IgemmParams");
-    } else {
-        parts::conv_bindings(w, "IgemmParams");
-    }
+    parts::conv_bindings_of(w, "IgemmParams", texture_weights);
     w.lines(&store::store_functions(nchw, "p.f4", "p.f4 * 4u"));
     parts::subgroup_entry(w);
 }

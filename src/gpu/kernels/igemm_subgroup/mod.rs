@@ -21,7 +21,6 @@ pub mod wide;
 
 /// The wide GEMM's registry id.
 pub const WIDE_ID: AlgorithmId = AlgorithmId("igemm_subgroup");
-
 /// The narrow GEMM's registry id.
 pub const NARROW_ID: AlgorithmId = AlgorithmId("igemm_narrow");
 
@@ -59,13 +58,11 @@ pub const NARROW_LANE_ROWS: u32 = 16;
 
 /// The wide subgroup GEMM (`wide.rs`).
 pub struct Wide;
-
 /// The narrow subgroup GEMM (`narrow.rs`).
 pub struct Narrow;
 
 /// The registry's instances.
 pub static WIDE: Wide = Wide;
-
 /// See [`WIDE`].
 pub static NARROW: Narrow = Narrow;
 

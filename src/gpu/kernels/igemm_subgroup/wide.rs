@@ -40,11 +40,7 @@ pub fn body(r: u32, t: u32, nchw: bool, texture_weights: bool) -> String {
             "let av{j} = select(vec4<f32>(0.0), LD4(input, base{j} + c4), ok{j});"
         ));
     }
-    if texture_weights {
-        w.line("let kr = krow + 4u * c4;");
-    } else {
-        w.line("let kr = (krow + 4u * c4) * p.f4;");
-    }
+    w.line(parts::weight_row(texture_weights, "krow + 4u * c4"));
     for tt in 0..t {
         for q in 0..4 {
             w.line(parts::weight_load(texture_weights, tt, q));

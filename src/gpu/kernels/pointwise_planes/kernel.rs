@@ -20,11 +20,7 @@ const LANE_PIXELS: u32 = TILE_PIXELS / 8;
 /// `texture_weights`.
 pub fn body(t: u32, vec: bool, texture_weights: bool) -> String {
     let mut w = WgslWriter::new();
-    if texture_weights {
-        parts::conv_bindings_texture_weights(&mut w, "IgemmParams");
-    } else {
-        parts::conv_bindings(&mut w, "IgemmParams");
-    }
+    parts::conv_bindings_of(&mut w, "IgemmParams", texture_weights);
     parts::subgroup_entry(&mut w);
     w.lines(
         "let hw = p.out_h * p.out_w;
@@ -81,11 +77,7 @@ pub fn body(t: u32, vec: bool, texture_weights: bool) -> String {
             "let av{j} = vec4<f32>(v0_{h}.{k}, v1_{h}.{k}, v2_{h}.{k}, v3_{h}.{k});"
         ));
     }
-    w.line(if texture_weights {
-        "let kr = 4u * c4;"
-    } else {
-        "let kr = 4u * c4 * p.f4;"
-    });
+    w.line(parts::weight_row(texture_weights, "4u * c4"));
     for tt in 0..t {
         for q in 0..4 {
             w.line(parts::weight_load(texture_weights, tt, q));

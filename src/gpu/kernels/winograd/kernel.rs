@@ -29,7 +29,7 @@ pub fn body(j: u32, t: u32, nchw: bool, texture_weights: bool) -> String {
     let tiles = 8 * j;
     let mut w = WgslWriter::new();
     if texture_weights {
-        parts::conv_bindings_texture_weights(&mut w, "IgemmParams");
+        parts::conv_bindings_of(&mut w, "IgemmParams", true);
     } else {
         w.lines(
             "@group(0) @binding(0) var<uniform> p: IgemmParams;
