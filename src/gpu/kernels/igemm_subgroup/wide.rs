@@ -41,13 +41,8 @@ pub fn body(r: u32, t: u32, nchw: bool, texture_weights: bool) -> String {
         ));
     }
     w.line(parts::weight_row(texture_weights, "krow + 4u * c4"));
-    for tt in 0..t {
-        for q in 0..4 {
-            w.line(parts::weight_load(texture_weights, tt, q));
-        }
-    }
     // Pixel i is lane i % 8's av{i / 8} (pixel_coords).
-    parts::broadcast_mat4(&mut w, r, t, |i| (i / 8, i % 8));
+    parts::broadcast_mat4(&mut w, r, t, texture_weights, |i| (i / 8, i % 8));
     w.line("}").line("}").line("}");
     // Epilogue: unrolled stores of acc + bias, then (for a non-linear activation, a uniform
     // branch) one loop that applies it in place to what this lane just wrote. Inlining the

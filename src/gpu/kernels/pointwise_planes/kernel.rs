@@ -78,13 +78,10 @@ pub fn body(t: u32, vec: bool, texture_weights: bool) -> String {
         ));
     }
     w.line(parts::weight_row(texture_weights, "4u * c4"));
-    for tt in 0..t {
-        for q in 0..4 {
-            w.line(parts::weight_load(texture_weights, tt, q));
-        }
-    }
     // Pixel i is lane i / 8's av{i % 8}.
-    parts::broadcast_mat4(&mut w, TILE_PIXELS, t, |i| (i % LANE_PIXELS, i / LANE_PIXELS));
+    parts::broadcast_mat4(&mut w, TILE_PIXELS, t, texture_weights, |i| {
+        (i % LANE_PIXELS, i / LANE_PIXELS)
+    });
     w.line("}");
     write_planes(&mut w, t, vec);
     w.finish()
