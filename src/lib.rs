@@ -26,7 +26,7 @@ pub use keras::{activation, config};
 pub use conv::{Conv2dGeometry, DataFormat, Padding};
 pub use device::Device;
 pub use error::{Error, GpuSource, Result};
-pub use gpu::{GpuContext, GpuOptions, GpuStats, GpuTensor, KernelFamily, Tuning};
+pub use gpu::{GpuContext, GpuOptions, GpuStats, GpuTensor, KernelFamily, Tuning, WaitMode};
 /// The `half` crate, whose `f16` and `bf16` the half-precision tensor conversions take and give.
 pub use half;
 pub use keras::activation::Activation;

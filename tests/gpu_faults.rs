@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Error, GpuContext, GpuOptions, Tensor};
+use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, Error, GpuContext, GpuOptions, Tensor, WaitMode};
 
 fn layer(filters: usize, cin: usize) -> Conv2d {
     let config = Conv2dConfig::builder(filters as i64, 3)
@@ -83,23 +83,27 @@ fn poll_timeout_is_an_error_not_a_hang() {
     if common::gpu::gpu().is_none() {
         return;
     }
-    let ctx = GpuContext::new(&GpuOptions {
-        timeout: Duration::from_micros(1),
-        ..GpuOptions::default()
-    })
-    .unwrap();
-    let backend = ctx.adapter_info().backend;
-    let l = layer(32, 16);
-    let x = Tensor::new([1, 256, 256, 16], vec![0.5; 256 * 256 * 16]).unwrap();
-    let start = Instant::now();
-    match l.forward_on(&Device::Gpu(ctx), &x) {
-        Err(Error::Timeout { .. }) => {}
-        // GL executes at submit, so the work is already done when the wait starts.
-        Ok(y) if backend == wgpu::Backend::Gl => assert!(y == l.forward(&x).unwrap(), "GL result differs"),
-        Ok(_) => panic!("{backend:?}: a 1 us wait on 151 MFLOP did not time out"),
-        Err(e) => panic!("{backend:?}: {e}"),
+    // Blocking at once, and polling for longer than the timeout: the timeout bounds both.
+    for wait_mode in [WaitMode::Block, WaitMode::Poll(Duration::from_secs(10))] {
+        let ctx = GpuContext::new(&GpuOptions {
+            timeout: Duration::from_micros(1),
+            wait_mode,
+            ..GpuOptions::default()
+        })
+        .unwrap();
+        let backend = ctx.adapter_info().backend;
+        let l = layer(32, 16);
+        let x = Tensor::new([1, 256, 256, 16], vec![0.5; 256 * 256 * 16]).unwrap();
+        let start = Instant::now();
+        match l.forward_on(&Device::Gpu(ctx), &x) {
+            Err(Error::Timeout { .. }) => {}
+            // GL executes at submit, so the work is already done when the wait starts.
+            Ok(y) if backend == wgpu::Backend::Gl => assert!(y == l.forward(&x).unwrap(), "GL result differs"),
+            Ok(_) => panic!("{backend:?} {wait_mode:?}: a 1 us wait on 151 MFLOP did not time out"),
+            Err(e) => panic!("{backend:?} {wait_mode:?}: {e}"),
+        }
+        assert!(start.elapsed() < Duration::from_secs(30));
     }
-    assert!(start.elapsed() < Duration::from_secs(30));
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! `--tuning off|cached|measure` sets the context's tuning (each row then says the kernel it ran
 //! and the ms tuning took); `--compile-times` prints the first call's time with a cold and with
 //! a warm persistent pipeline cache, in two child processes; `--table a.json,b.json` prints
-//! result files side by side.
+//! result files side by side; `--wait auto|block|MICROSECONDS` sets how waits poll.
 
 mod compile;
 mod network;
@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use wgpu_conv2d::{Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, GpuTensor, KernelFamily, Tensor, Tuning};
+use wgpu_conv2d::{
+    Conv2d, Conv2dConfig, Device, GpuContext, GpuOptions, GpuTensor, KernelFamily, Tensor, Tuning, WaitMode,
+};
 
 struct Shape {
     name: String,
@@ -204,6 +206,10 @@ struct Cli {
     /// Tuning: off (the registry's rules), cached (stored choices), measure (tune what is missing).
     #[arg(long, default_value = "cached")]
     tuning: String,
+    /// How waits for the GPU poll: auto (poll briefly on CPU adapters), block, or a number of
+    /// microseconds to poll before blocking.
+    #[arg(long, default_value = "auto")]
+    wait: String,
     /// Print the first call's compile time with a cold and a warm pipeline cache (two processes).
     #[arg(long)]
     compile_times: bool,
@@ -244,9 +250,18 @@ fn main() -> Result<()> {
     let Some(tuning) = Tuning::parse(&cli.tuning) else {
         bail!("--tuning must be off, cached or measure; received {:?}", cli.tuning);
     };
+    let wait_mode = match cli.wait.as_str() {
+        "auto" => WaitMode::Auto,
+        "block" => WaitMode::Block,
+        us => match us.parse::<u64>() {
+            Ok(us) => WaitMode::Poll(Duration::from_micros(us)),
+            Err(_) => bail!("--wait must be auto, block or microseconds to poll; received {us:?}"),
+        },
+    };
     let device = match device_name.as_str() {
         "gpu" => Device::Gpu(GpuContext::new(&GpuOptions {
             kernel_family: family,
+            wait_mode,
             tuning,
             algorithms: cli.algorithms.as_ref().map(|names| {
                 names

@@ -11,7 +11,8 @@ pub(crate) mod side_passes;
 pub mod tuning;
 
 pub use device::{
-    AlgorithmFilter, DeviceCaps, DeviceLostHandler, ErrorHandler, Fault, GpuContext, GpuOptions, GpuStats, KernelFamily,
+    AlgorithmFilter, DeviceCaps, DeviceLostHandler, ErrorHandler, Fault, GpuContext, GpuOptions, GpuStats,
+    KernelFamily, WaitMode,
 };
 pub use memory::tensor::GpuTensor;
 pub use program::ElementType;

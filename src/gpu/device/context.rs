@@ -53,6 +53,8 @@ pub struct GpuContext {
     /// Which registry algorithms this context may choose (from `GpuOptions`).
     pub(crate) filter: AlgorithmFilter,
     pub(crate) timeout: Duration,
+    /// How long a wait polls before it blocks (from [`crate::gpu::device::WaitMode`]).
+    pub(crate) poll_time: Duration,
     pub(crate) liveness: Liveness,
     pub(crate) pipelines: PipelineCache,
     /// wgpu's pipeline cache on disk, where the adapter has one.
@@ -248,6 +250,7 @@ impl GpuContext {
             queue,
             info,
             timeout: options.timeout,
+            poll_time: options.wait_mode.poll_time(software),
             liveness,
             pipelines: PipelineCache::default(),
             pipeline_store,
@@ -383,23 +386,5 @@ impl GpuContext {
     pub fn wait_idle(&self) -> Result<()> {
         let _exclusive = self.exclusive();
         self.wait(None, "waiting for the queue to drain")
-    }
-
-    /// Waits for `submission` (all work when `None`), bounded by the context's timeout.
-    pub(crate) fn wait(&self, submission: Option<wgpu::SubmissionIndex>, operation: &str) -> Result<()> {
-        match self.device.poll(wgpu::PollType::Wait {
-            submission_index: submission,
-            timeout: Some(self.timeout),
-        }) {
-            Ok(_) => self.check_alive(),
-            Err(wgpu::PollError::Timeout) => Err(Error::Timeout {
-                operation: operation.to_string(),
-                waited: self.timeout,
-            }),
-            Err(e) => Err(Error::Validation {
-                operation: operation.to_string(),
-                source: GpuSource::new(e),
-            }),
-        }
     }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::gpu::device::wait::WaitMode;
 use crate::gpu::program::AlgorithmId;
 use crate::gpu::tuning::Tuning;
 
@@ -20,6 +21,8 @@ pub struct GpuOptions {
     pub limits: Option<wgpu::Limits>,
     /// The longest a single wait on the GPU may take before it is an error.
     pub timeout: Duration,
+    /// Whether a wait polls before it blocks (by default on CPU adapters only).
+    pub wait_mode: WaitMode,
     /// Bytes of idle buffers the context keeps for reuse by later calls (the oldest are freed
     /// first; [`crate::GpuContext::release_cached_buffers`] frees them all).
     pub pool_bytes: u64,
@@ -96,6 +99,7 @@ impl Default for GpuOptions {
             force_fallback_adapter: false,
             limits: None,
             timeout: Duration::from_secs(60),
+            wait_mode: WaitMode::Auto,
             pool_bytes: 256 << 20,
             kernel_family: KernelFamily::Auto,
             algorithms: None,
