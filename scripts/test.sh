@@ -43,6 +43,6 @@ if [ $# -eq 0 ] && ls /usr/lib/*/libEGL_mesa.so.0 >/dev/null 2>&1; then
   echo "GPU tests on the GL backend:"
   # One test thread: wgpu-hal's GL contexts share one EGL lock with a 6 s timeout, and a cold GL
   # shader compile in one test can hold it longer than a buffer drop in another test will wait.
-  WGPU_BACKEND=gl cargo test --release --all-features --test gpu_conv --test gpu_planes --test gpu_stems --test gpu_winograd_rules --test gpu_faults --test regressions --test embedding \
+  WGPU_BACKEND=gl cargo test --release --all-features --test gpu_conv --test gpu_planes --test gpu_stems --test gpu_winograd_rules --test gpu_faults --test gpu_wait --test regressions --test embedding \
     -- --test-threads=1
 fi
