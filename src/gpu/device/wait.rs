@@ -43,21 +43,23 @@ impl GpuContext {
     pub(crate) fn wait(&self, submission: Option<wgpu::SubmissionIndex>, operation: &str) -> Result<()> {
         let start = Instant::now();
         let polling = self.poll_time.min(self.timeout);
-        while !polling.is_zero() {
-            // An empty queue means every submission (this one included) has finished and wgpu has
-            // run their callbacks (buffer maps) in this poll.
-            let status = self
-                .device
-                .poll(wgpu::PollType::Poll)
-                .map_err(|e| validation(operation, e))?;
-            if status.is_queue_empty() {
-                return self.check_alive();
+        if !polling.is_zero() {
+            loop {
+                // An empty queue means every submission (this one included) has finished and
+                // wgpu has run their callbacks (buffer maps) in this poll.
+                let status = self
+                    .device
+                    .poll(wgpu::PollType::Poll)
+                    .map_err(|e| validation(operation, e))?;
+                if status.is_queue_empty() {
+                    return self.check_alive();
+                }
+                if start.elapsed() >= polling {
+                    break;
+                }
+                // Yield rather than spin: on a CPU adapter the work runs on this host's cores.
+                std::thread::yield_now();
             }
-            if start.elapsed() >= polling {
-                break;
-            }
-            // Yield rather than spin: on a CPU adapter the work runs on this host's cores.
-            std::thread::yield_now();
         }
         match self.device.poll(wgpu::PollType::Wait {
             submission_index: submission,
